@@ -1,0 +1,139 @@
+# callrole: build, test, install.
+#
+#   make                 build everything into $(BUILD)/
+#   make check           build and run every test (installs missing Debian packages first)
+#   make run             run callroled in the foreground on a socket and database under $(BUILD)/run
+#   make install DESTDIR=... PREFIX=/usr
+#   make bench | make fuzz FUZZ_SECONDS=N
+#   SANITIZE=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
+#
+# Components: lib/wire.c and lib/util.c are linked into everything; the
+# daemon's objects (all of daemon/ but main.c) form $(BUILD)/libdaemon.a so
+# unit tests can link them; the client objects form both libcallrole.so and
+# $(BUILD)/libclient.a, which callrolectl and the PAM module link statically.
+
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+PAMDIR ?= /lib/$(MULTIARCH)/security
+UNITDIR ?= /lib/systemd/system
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+PAMDIR ?= $(PREFIX)/lib/$(MULTIARCH)/security
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+LIBDIR ?= $(PREFIX)/lib/$(MULTIARCH)
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share/callrole
+MANDIR ?= $(PREFIX)/share/man
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+
+VERSION := 0.1.0
+SOVERSION := 1
+
+CC ?= gcc
+PKGS := sqlite3 libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wno-unused-parameter -Wno-missing-field-initializers
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fno-strict-aliasing
+OPT ?= -O2 -g
+ifeq ($(SANITIZE),1)
+OPT := -O1 -g -fno-omit-frame-pointer
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+HARDEN := -fstack-protector-strong -fno-strict-aliasing
+endif
+override CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -fPIC -Iinclude -Ilib -Idaemon \
+        -DCALLROLE_VERSION=\"$(VERSION)\" -DCALLROLE_DATADIR=\"$(DATADIR)\" $(PKG_CFLAGS) $(CFLAGS)
+override LDFLAGS := $(SAN) -Wl,-z,relro -Wl,-z,now -Wl,--as-needed $(LDFLAGS)
+
+COMMON_SRC := lib/wire.c lib/util.c
+CLIENT_SRC := lib/client.c lib/record.c
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+TEST_SRC := $(wildcard tests/test-*.c)
+HEADERS := $(wildcard include/*.h lib/*.h daemon/*.h tests/*.h)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_HELPER_OBJ := $(call obj,$(wildcard tests/helper-*.c))
+
+LIBNAME := libcallrole.so
+PROGRAMS := $(BUILD)/callroled $(BUILD)/callrolectl $(BUILD)/$(LIBNAME).$(SOVERSION) $(BUILD)/pam_callrole.so \
+            $(BUILD)/callrole.pc
+
+.PHONY: all check run install clean deps deps-test bench fuzz check-systemd
+all: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libdaemon.a: $(DAEMON_OBJ) $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libclient.a: $(CLIENT_OBJ) $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/callroled: $(call obj,daemon/main.c) $(BUILD)/libdaemon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/$(LIBNAME).$(SOVERSION): $(CLIENT_OBJ) $(COMMON_OBJ) lib/libcallrole.sym
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBNAME).$(SOVERSION) -Wl,--version-script=lib/libcallrole.sym \
+		-o $@ $(CLIENT_OBJ) $(COMMON_OBJ)
+	ln -sf $(LIBNAME).$(SOVERSION) $(BUILD)/$(LIBNAME)
+
+$(BUILD)/callrole.pc: lib/callrole.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/callrolectl: $(call obj,$(wildcard tools/*.c)) $(BUILD)/libclient.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c)
+
+$(BUILD)/pam_callrole.so: $(call obj,pam_module/pam_callrole.c) $(BUILD)/libclient.a pam_module/module.map
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=pam_module/module.map -o $@ \
+		$(call obj,pam_module/pam_callrole.c) $(BUILD)/libclient.a -lpam
+
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
+		$(PKG_LIBS) -lcmocka -lpam -lpam_misc
+
+deps:
+	@sh tools/install-deps.sh build
+deps-test:
+	@sh tools/install-deps.sh test
+
+check: deps-test
+	$(MAKE) --no-print-directory all $(TEST_BIN)
+	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN)
+
+run: deps
+	$(MAKE) --no-print-directory all
+	@sh tools/run-dev.sh $(BUILD)
+
+install: all
+	install -Dm755 $(BUILD)/callroled $(DESTDIR)$(PREFIX)/sbin/callroled
+	install -Dm755 $(BUILD)/callrolectl $(DESTDIR)$(PREFIX)/bin/callrolectl
+	install -Dm755 $(BUILD)/$(LIBNAME).$(SOVERSION) $(DESTDIR)$(LIBDIR)/$(LIBNAME).$(SOVERSION)
+	ln -sf $(LIBNAME).$(SOVERSION) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
+	install -Dm644 $(BUILD)/callrole.pc $(DESTDIR)$(LIBDIR)/pkgconfig/callrole.pc
+	install -Dm644 include/callrole.h $(DESTDIR)$(INCLUDEDIR)/callrole.h
+	install -Dm644 $(BUILD)/pam_callrole.so $(DESTDIR)$(PAMDIR)/pam_callrole.so
+	for f in profiles/*.profile; do install -Dm644 $$f $(DESTDIR)$(DATADIR)/profiles/$$(basename $$f); done
+	for f in docs/*.[1-8]; do s=$${f##*.}; install -Dm644 $$f $(DESTDIR)$(MANDIR)/man$$s/$$(basename $$f); done
+	if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
+		for f in systemd/*.service systemd/*.socket; do install -Dm644 $$f $(DESTDIR)$(UNITDIR)/$$(basename $$f); done; \
+		[ ! -f systemd/callrole.sysusers ] || install -Dm644 systemd/callrole.sysusers $(DESTDIR)$(SYSUSERSDIR)/callrole.conf; \
+		[ ! -f systemd/callrole.tmpfiles ] || install -Dm644 systemd/callrole.tmpfiles $(DESTDIR)$(TMPFILESDIR)/callrole.conf; \
+	fi
+
+clean:
+	rm -rf $(BUILD)

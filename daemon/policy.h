@@ -1,0 +1,88 @@
+/*
+ * policy.h: the policy engine.  Answers checks and scopes, decides what a
+ * peer may see and change, and validates a whole model against its rules.
+ * It works only on a Snapshot: no SQL, no sockets, no logging.
+ *
+ * Errors that reach a person come with a malloc'ed message in *ret_error
+ * that names the object and the rule ("role 'call-agent' in account
+ * 'default' holds reports.view_tab but no permission matching
+ * reports.*.view (rule of account 'default')").
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "callrole-wire.h"
+#include "snapshot.h"
+
+/* Who is asking.  Filled by the daemon from SO_PEERCRED, never from the
+ * request. */
+typedef struct Peer {
+        uid_t uid;
+        const char *unix_name;   /* from getpwuid_r, or NULL */
+        const char *user;        /* callrole user acting: the peer's own, or --as; NULL if none */
+        bool admin;              /* root or --admin-uid, and not acting --as */
+        bool query;              /* member of the query group: may read everything */
+} Peer;
+
+/* May user do permission in account ("" or NULL: the user's only account,
+ * else "default") on a resource with these attributes?  Fills *ret (owned
+ * strings; role and account "" when unknown) and returns 0; or -ENOENT for
+ * an unknown permission or account, -ENOTUNIQ when the account is left out
+ * and the user has several, -EINVAL for an unknown attribute key; with a
+ * message. */
+int policy_check(const Snapshot *s, const char *user, const char *permission, const char *account,
+                 const char *const *keys, const char *const *values, size_t n_attrs,
+                 struct cr_decision *ret, char **ret_error);
+
+/* The constraints for listing data: one record per alternative (see
+ * docs/protocol.md, "scope").  Returns 1 if anything is visible, 0 if not
+ * (then *ret is empty), or the errors of policy_check(). */
+int policy_scope(const Snapshot *s, const char *user, const char *permission, const char *account,
+                 struct cr_records *ret, char **ret_error);
+
+/* May peer read about user (check, scope, user.get)?  Administrators and the
+ * query group may read everything; anyone may read about themselves; else
+ * the peer needs users.view in an account the user is a member of (directly
+ * or through an agency) with rank ≥ the user's rank there. */
+bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user);
+
+/*
+ * Authorises a change request before it is applied: type is a CR_MSG_*
+ * change, params its record.  Administrators may do anything.  Others:
+ * user.add/user.set/user.delete need users.create/users.edit/users.delete
+ * in the account, and the peer's rank there must be strictly higher than
+ * the target user's current rank and than the new role's rank; every other
+ * change needs an administrator.  Also refuses, with -ENOENT and the name,
+ * references to a user, role, account or permission the snapshot lacks
+ * where the change needs them to exist, and -EEXIST where it must not.
+ * Returns 0 or a negative errno with a message.
+ */
+int policy_authorize(const Snapshot *s, const Peer *peer, int type, const struct cr_record *params,
+                     char **ret_error);
+
+/* Validates the whole model: every role satisfies the rules of its account
+ * and the account's ancestors; every grant's permission exists; every
+ * account's users fit its seats; every membership's role belongs to the
+ * account or an ancestor.  0, or -EINVAL/-EDQUOT with a message naming the
+ * first problem. */
+int policy_validate(const Snapshot *s, char **ret_error);
+
+/* Renderers for read requests (fields as in docs/protocol.md).  Each
+ * appends to *ret only what peer may see.  Return 0 or -ENOMEM/-ENOENT. */
+int policy_user_records(const Snapshot *s, const Peer *peer, const char *user, struct cr_records *ret,
+                        char **ret_error);                         /* user.get */
+int policy_user_list(const Snapshot *s, const Peer *peer, const char *role, const char *account,
+                     const char *after, size_t limit, struct cr_records *ret, char **ret_error);
+int policy_role_records(const Snapshot *s, const char *account, const char *role,
+                        struct cr_records *ret, char **ret_error); /* role.list / role.get (role non-NULL) */
+int policy_permission_records(const Snapshot *s, struct cr_records *ret);
+int policy_account_records(const Snapshot *s, struct cr_records *ret);
+int policy_export_records(const Snapshot *s, const char *account, struct cr_records *ret, char **ret_error);
+
+/* One line describing a user or role for the audit's before/after, or NULL
+ * if it does not exist ("alice (Alice A.) enabled; default: call-agent
+ * groups=g1"). malloc'ed. */
+char *policy_describe_user(const Snapshot *s, const char *user);
+char *policy_describe_role(const Snapshot *s, const char *account, const char *role);
