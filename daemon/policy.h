@@ -21,7 +21,10 @@
 typedef struct Peer {
         uid_t uid;
         const char *unix_name;   /* from getpwuid_r, or NULL */
-        const char *user;        /* callrole user acting: the peer's own, or --as; NULL if none */
+        const char *user;        /* callrole user acting: the peer's own, or --as; NULL if none.
+                                  * May name a user the snapshot lacks: then the peer has no
+                                  * callrole user. */
+        const char *as_user;     /* the --as user when an administrator acts as someone, else NULL */
         bool admin;              /* root or --admin-uid, and not acting --as */
         bool query;              /* member of the query group: may read everything */
 } Peer;

@@ -85,3 +85,8 @@ static inline void strv_freep(char ***l) {
 /* Names of users, roles, accounts, permissions: printable ASCII without
  * spaces, 1..CALLROLE_NAME_MAX bytes.  Returns 0 or -EINVAL. */
 int name_is_valid(const char *s);
+
+/* Replace *ret_error (if ret_error is non-NULL) with a formatted message
+ * and return r, so "return error_setf(ret_error, -ENOENT, ...)" reads well.
+ * On allocation failure the old message is dropped and *ret_error is NULL. */
+int error_setf(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);

@@ -3,7 +3,9 @@
  * every component.  Kept tiny on purpose: anything with a policy in it
  * belongs to the component that owns the policy.
  */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "callrole-wire.h"
 #include "macro.h"
@@ -85,4 +87,19 @@ int name_is_valid(const char *s) {
                         return -EINVAL;
         }
         return 0;
+}
+
+int error_setf(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+        char *s = NULL;
+
+        if (!ret_error)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        free(*ret_error);
+        *ret_error = s;
+        return r;
 }

@@ -1,0 +1,526 @@
+/*
+ * server.c: callroled's socket and its connections.
+ *
+ * The listening socket comes from systemd when it passed one
+ * (sd_listen_fds), else we bind our own.  Each accepted connection is
+ * non-blocking and served from the one sd-event loop; no client can make us
+ * wait, because every read and write is a non-blocking call made only when
+ * epoll said it would not block, and every connection has a deadline.
+ *
+ * Connection life cycle:
+ *
+ *        accept4()
+ *            |            limits exceeded: closed at once, logged (rate-limited)
+ *            v
+ *   +---> READING --------- complete frame ----> dispatch_request()
+ *   |     |     |                                      |
+ *   |     |     +-- queued output ≥ cap: stop reading  | reply appended to out
+ *   |     |         until it drains                    |
+ *   |     |                                            v
+ *   |     |                             malformed? ---yes---> CLOSING
+ *   |     |                                  | no               |
+ *   +-----|----------------------------------+                  |
+ *         |                                           out flushed, or I/O
+ *      EOF/error/idle or I/O timeout                   timeout
+ *         |                                                     |
+ *         +---------------------> freed <-----------------------+
+ *
+ * Invariants:
+ *   1. in[0..in_len) holds the start of at most one partial frame after
+ *      process_input() returns; its header, once 12 bytes are in, has been
+ *      validated, so in_len never exceeds CR_HEADER_SIZE + CR_REQUEST_MAX.
+ *   2. Replies are appended to out in request order; out_pos ≤ out.len.
+ *   3. A connection in CLOSING reads nothing more and is freed when out is
+ *      flushed.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "log.h"
+#include "manager.h"
+
+typedef enum ConnectionState {
+        CONNECTION_READING,
+        CONNECTION_CLOSING,
+} ConnectionState;
+
+struct Connection {
+        Manager *manager;
+        Connection *prev, *next;
+        int fd;
+        sd_event_source *io_source, *timer_source;
+        ConnectionState state;
+        bool input_eof;
+
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        char *unix_name;
+        bool query_member;
+
+        uint8_t *in;
+        size_t in_len, in_cap;
+
+        struct cr_buf out;
+        size_t out_pos;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+bool manager_uid_is_admin(const Manager *m, uid_t uid) {
+        if (uid == 0)
+                return true;
+        for (size_t i = 0; i < m->config.n_admin_uids; i++)
+                if (m->config.admin_uids[i] == uid)
+                        return true;
+        return false;
+}
+
+static void connection_free(Connection *c) {
+        Manager *m;
+
+        if (!c)
+                return;
+        m = c->manager;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                m->connections = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        m->n_connections--;
+        sd_event_source_disable_unref(c->io_source);
+        sd_event_source_disable_unref(c->timer_source);
+        closep(&c->fd);
+        free(c->unix_name);
+        free(c->in);
+        cr_buf_done(&c->out);
+        free(c);
+}
+
+static bool connection_out_pending(const Connection *c) {
+        return c->out_pos < c->out.len;
+}
+
+static bool connection_mid_frame(const Connection *c) {
+        return c->in_len > 0 || connection_out_pending(c);
+}
+
+/* Re-arm the deadline and the epoll mask after any change of state. */
+static int connection_update(Connection *c) {
+        uint32_t events = 0;
+        uint64_t timeout;
+        int r;
+
+        if (c->state == CONNECTION_READING && !c->input_eof && c->out.len - c->out_pos < MANAGER_OUTPUT_MAX)
+                events |= EPOLLIN;
+        if (connection_out_pending(c))
+                events |= EPOLLOUT;
+        r = sd_event_source_set_io_events(c->io_source, events);
+        if (r < 0)
+                return r;
+
+        timeout = connection_mid_frame(c) || c->state == CONNECTION_CLOSING ? c->manager->config.io_timeout_usec
+                                                                             : c->manager->config.idle_timeout_usec;
+        r = sd_event_source_set_time(c->timer_source, now_usec() + timeout);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+}
+
+static int connection_flush(Connection *c) {
+        while (connection_out_pending(c)) {
+                ssize_t n = send(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return -errno;
+                }
+                c->out_pos += (size_t) n;
+        }
+        /* Everything written: reuse the buffer from its start. */
+        c->out.len = 0;
+        c->out_pos = 0;
+        return 0;
+}
+
+/* Append one reply frame produced into a scratch buffer to the output. */
+static void connection_queue(Connection *c, const struct cr_buf *frame) {
+        if (c->out_pos > 0 && c->out_pos == c->out.len) {
+                c->out.len = 0;
+                c->out_pos = 0;
+        }
+        cr_put_bytes(&c->out, frame->data, frame->len);
+}
+
+static int connection_handle_frame(Connection *c, const struct cr_header *h, const uint8_t *payload) {
+        Manager *m = c->manager;
+        struct cr_buf reply;
+        Request req = {
+                .type = h->type,
+                .id = h->id,
+                .uid = c->uid,
+                .gid = c->gid,
+                .unix_name = c->unix_name,
+                .query_member = c->query_member,
+        };
+        int r;
+
+        cr_buf_init(&reply, CR_HEADER_SIZE + CR_REPLY_MAX);
+        cr_cursor_init(&req.payload, payload, h->length);
+        m->requests++;
+        r = dispatch_request(m, &req, &reply);
+        free(req.as_user);
+        if (cr_buf_error(&reply) < 0) {
+                /* The handler's reply did not fit or memory ran out: say so
+                 * instead of sending half a frame. */
+                int e = cr_buf_error(&reply);
+                cr_buf_done(&reply);
+                cr_buf_init(&reply, CR_HEADER_SIZE + CR_REPLY_MAX);
+                dispatch_error_reply(&reply, h->id, e == -EMSGSIZE ? -E2BIG : e,
+                                     e == -EMSGSIZE ? "reply too large: ask for fewer records (limit)"
+                                                    : "out of memory building the reply");
+        }
+        connection_queue(c, &reply);
+        cr_buf_done(&reply);
+        if (cr_buf_error(&c->out) < 0)
+                return -ENOBUFS;
+        return r;
+}
+
+/* Consume complete frames from in[].  Returns <0 when the connection must
+ * go to CLOSING (an error reply has been queued where one could be). */
+static int connection_process_input(Connection *c) {
+        size_t off = 0;
+        int r = 0;
+
+        while (c->state == CONNECTION_READING && c->out.len - c->out_pos < MANAGER_OUTPUT_MAX) {
+                struct cr_header h;
+                size_t avail = c->in_len - off;
+
+                if (avail < CR_HEADER_SIZE)
+                        break;
+                r = cr_header_decode(c->in + off, avail, CR_REQUEST_MAX, &h);
+                if (r < 0) {
+                        struct cr_buf reply;
+                        uint32_t id = avail >= 8 ? (uint32_t) c->in[off + 4] << 24 | (uint32_t) c->in[off + 5] << 16 |
+                                                           (uint32_t) c->in[off + 6] << 8 | c->in[off + 7]
+                                                 : 0;
+                        cr_buf_init(&reply, 4096);
+                        dispatch_error_reply(&reply, id, r,
+                                             r == -EMSGSIZE ? "frame larger than the 256 KiB request limit"
+                                             : r == -EPROTONOSUPPORT ? "unsupported protocol version"
+                                                                     : "not a callrole frame (bad magic)");
+                        connection_queue(c, &reply);
+                        cr_buf_done(&reply);
+                        log_debug("uid %u: closing connection: bad frame header (%s)", (unsigned) c->uid,
+                                  strerror(-r));
+                        c->state = CONNECTION_CLOSING;
+                        break;
+                }
+                if (avail - CR_HEADER_SIZE < h.length)
+                        break;
+                r = connection_handle_frame(c, &h, c->in + off + CR_HEADER_SIZE);
+                off += CR_HEADER_SIZE + h.length;
+                if (r < 0) {
+                        c->state = CONNECTION_CLOSING;
+                        break;
+                }
+        }
+        if (off > 0) {
+                memmove(c->in, c->in + off, c->in_len - off);
+                c->in_len -= off;
+        }
+        return c->state == CONNECTION_CLOSING ? -EBADMSG : 0;
+}
+
+static int connection_read(Connection *c) {
+        for (;;) {
+                ssize_t n;
+
+                /* Grow the buffer only as far as the frame in progress
+                 * needs, and never past one maximal frame (invariant 1). */
+                if (c->in_cap - c->in_len < 4096 && c->in_cap < CR_HEADER_SIZE + CR_REQUEST_MAX) {
+                        size_t want = c->in_cap ? c->in_cap * 2 : 8192;
+                        uint8_t *p;
+                        if (want > CR_HEADER_SIZE + CR_REQUEST_MAX)
+                                want = CR_HEADER_SIZE + CR_REQUEST_MAX;
+                        p = realloc(c->in, want);
+                        if (!p)
+                                return -ENOMEM;
+                        c->in = p;
+                        c->in_cap = want;
+                }
+                if (c->in_len == c->in_cap)
+                        return 0;   /* full: process_input() makes room */
+                n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return -errno;
+                }
+                if (n == 0) {
+                        c->input_eof = true;
+                        return 0;
+                }
+                c->in_len += (size_t) n;
+                if (c->in_len >= CR_HEADER_SIZE)
+                        return 0;
+        }
+}
+
+static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Connection *c = userdata;
+        int r;
+
+        if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->state == CONNECTION_READING && !c->input_eof) {
+                r = connection_read(c);
+                if (r < 0) {
+                        log_debug("uid %u: connection error: %s", (unsigned) c->uid, strerror(-r));
+                        connection_free(c);
+                        return 0;
+                }
+        }
+        /* Frames may be waiting both for new bytes and for output room
+         * (pipelined requests held back while replies drained). */
+        for (int pass = 0; pass < 2; pass++) {
+                if (c->state == CONNECTION_READING)
+                        (void) connection_process_input(c);
+                r = connection_flush(c);
+                if (r < 0) {
+                        log_debug("uid %u: peer went away mid-reply: %s", (unsigned) c->uid, strerror(-r));
+                        connection_free(c);
+                        return 0;
+                }
+        }
+        /* Nothing left to write: a closing connection is done, and after
+         * EOF a partial frame can never complete. */
+        if (!connection_out_pending(c) && (c->state == CONNECTION_CLOSING || c->input_eof)) {
+                connection_free(c);
+                return 0;
+        }
+        r = connection_update(c);
+        if (r < 0)
+                connection_free(c);
+        return 0;
+}
+
+static int on_connection_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Connection *c = userdata;
+        log_debug("uid %u: closing %s connection", (unsigned) c->uid,
+                  connection_mid_frame(c) ? "stalled" : "idle");
+        connection_free(c);
+        return 0;
+}
+
+static unsigned count_uid(const Manager *m, uid_t uid) {
+        unsigned n = 0;
+        for (const Connection *c = m->connections; c; c = c->next)
+                if (c->uid == uid)
+                        n++;
+        return n;
+}
+
+static void peer_identity(Connection *c) {
+        char buf[4096];
+        struct passwd pw, *res = NULL;
+        gid_t groups[256];
+        socklen_t len = sizeof(groups);
+        gid_t qg = c->manager->config.query_gid;
+
+        if (getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+                c->unix_name = strdup(res->pw_name);
+        if (qg == (gid_t) -1)
+                return;
+        if (c->gid == qg) {
+                c->query_member = true;
+                return;
+        }
+        /* The groups the peer process really holds, not what the group
+         * database says today. */
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+                for (size_t i = 0; i < len / sizeof(gid_t); i++)
+                        if (groups[i] == qg)
+                                c->query_member = true;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_close_ int cfd = -1;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        Connection *c;
+        uint64_t now;
+        int r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning_errno(errno, "accept failed: %m");
+                return 0;
+        }
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                log_warning_errno(errno, "cannot read the peer's credentials, dropping connection: %m");
+                return 0;
+        }
+        if (m->n_connections >= m->config.max_connections ||
+            count_uid(m, cred.uid) >= m->config.max_connections_per_uid) {
+                m->refused_connections++;
+                now = now_usec();
+                if (now - m->last_limit_log_usec > 10ULL * 1000000ULL) {
+                        m->last_limit_log_usec = now;
+                        log_warning("refusing connection from uid %u: %s (%u open; limits %u in total, %u per uid); "
+                                    "%llu refused so far",
+                                    (unsigned) cred.uid,
+                                    m->n_connections >= m->config.max_connections ? "too many connections"
+                                                                                  : "too many connections from this uid",
+                                    m->n_connections, m->config.max_connections, m->config.max_connections_per_uid,
+                                    (unsigned long long) m->refused_connections);
+                }
+                return 0;
+        }
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                log_error("out of memory accepting a connection");
+                return 0;
+        }
+        *c = (Connection) { .manager = m, .fd = TAKE_FD(cfd), .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
+        cr_buf_init(&c->out, MANAGER_OUTPUT_MAX + CR_HEADER_SIZE + CR_REPLY_MAX);
+        c->next = m->connections;
+        if (m->connections)
+                m->connections->prev = c;
+        m->connections = c;
+        m->n_connections++;
+        peer_identity(c);
+
+        r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &c->timer_source, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                                      on_connection_timeout, c);
+        if (r >= 0)
+                r = connection_update(c);
+        if (r < 0) {
+                log_error_errno(r, "cannot watch a new connection: %m");
+                connection_free(c);
+        }
+        return 0;
+}
+
+/* A socket file left by a daemon that crashed refuses connections; one that
+ * a running daemon owns accepts them.  Only the first may be replaced. */
+static int remove_stale_socket(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return -EEXIST;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        memcpy(sa.sun_path, path, strlen(path));
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                return -EADDRINUSE;
+        if (errno != ECONNREFUSED)
+                return -errno;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int server_open_socket(Manager *m) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *path = m->config.socket_path;
+        _cleanup_close_ int fd = -1;
+        mode_t old;
+        int n, r;
+
+        n = sd_listen_fds(1);
+        if (n < 0)
+                return log_error_errno(n, "cannot read the sockets passed by systemd: %m");
+        if (n > 1)
+                return log_error_errno(EINVAL, "systemd passed %d sockets; callrole.socket should pass one", n);
+        if (n == 1) {
+                r = sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0);
+                if (r <= 0)
+                        return log_error_errno(r < 0 ? r : EINVAL,
+                                               "the socket passed by systemd is not a listening Unix stream socket");
+                m->listen_fd = SD_LISTEN_FDS_START;
+                m->listen_fd_from_systemd = true;
+                (void) fcntl(m->listen_fd, F_SETFL, fcntl(m->listen_fd, F_GETFL) | O_NONBLOCK);
+                return 0;
+        }
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return log_error_errno(ENAMETOOLONG, "socket path %s is longer than %zu bytes; choose a shorter --socket",
+                                       path, sizeof(sa.sun_path) - 1);
+        memcpy(sa.sun_path, path, strlen(path));
+        r = remove_stale_socket(path);
+        if (r == -EADDRINUSE)
+                return log_error_errno(r, "another callroled is already answering on %s; stop it first", path);
+        if (r == -EEXIST)
+                return log_error_errno(r, "%s exists and is not a socket; remove it or choose another --socket", path);
+        if (r < 0)
+                return log_error_errno(r, "cannot check for a stale socket at %s: %m", path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create a socket: %m");
+        /* Anyone may connect: who they are comes from SO_PEERCRED and what
+         * they may do is decided per request. */
+        old = umask(0111);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (r < 0)
+                return log_error_errno(errno, "cannot bind %s: %m; does its folder exist and is it writable?", path);
+        m->listen_fd_bound_here = true;
+        if (listen(fd, SOMAXCONN) < 0)
+                return log_error_errno(errno, "cannot listen on %s: %m", path);
+        m->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r = server_open_socket(m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_accept, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch the listening socket: %m");
+        return 0;
+}
+
+/* At shutdown: answer what was already read, then drop everyone. */
+void server_close_all(Manager *m) {
+        for (Connection *c = m->connections; c; c = c->next)
+                if (c->state == CONNECTION_READING)
+                        (void) connection_process_input(c);
+        for (Connection *c = m->connections; c; c = c->next) {
+                /* Best effort, bounded: a peer that does not read loses its
+                 * reply, it cannot hold up the shutdown. */
+                (void) connection_flush(c);
+        }
+        while (m->connections)
+                connection_free(m->connections);
+        m->listen_source = sd_event_source_disable_unref(m->listen_source);
+        if (!m->listen_fd_from_systemd) {
+                closep(&m->listen_fd);
+                m->listen_fd = -1;
+                if (m->listen_fd_bound_here)
+                        (void) unlink(m->config.socket_path);
+        }
+}
