@@ -1,0 +1,287 @@
+/*
+ * helper-daemon.c: see helper-daemon.h.  Real processes, real sockets: the
+ * integration tests talk to the same callroled that ships.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper-daemon.h"
+
+const char *test_build_dir(void) {
+        const char *b = getenv("CALLROLE_BUILD");
+        return b && *b ? b : "build";
+}
+
+const char *test_source_dir(void) {
+        const char *s = getenv("CALLROLE_SOURCE");
+        return s && *s ? s : ".";
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path);
+}
+
+void test_rm_rf(const char *path) {
+        if (path && *path)
+                (void) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool socket_answers(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool ok;
+        if (fd < 0)
+                return false;
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                close(fd);
+                return false;
+        }
+        memcpy(sa.sun_path, path, strlen(path));
+        ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+        close(fd);
+        return ok;
+}
+
+static int spawn(TestDaemon *d, const char *const *extra) {
+        char exe[512], uid[32], profiles[512];
+        const char *argv[64];
+        size_t n = 0;
+        pid_t pid;
+
+        snprintf(exe, sizeof(exe), "%s/callroled", test_build_dir());
+        snprintf(uid, sizeof(uid), "%u", (unsigned) getuid());
+        snprintf(profiles, sizeof(profiles), "%s/profiles", test_source_dir());
+        argv[n++] = exe;
+        argv[n++] = "--foreground";
+        argv[n++] = "--socket";
+        argv[n++] = d->socket;
+        argv[n++] = "--db";
+        argv[n++] = d->db;
+        argv[n++] = "--admin-uid";
+        argv[n++] = uid;
+        argv[n++] = "--profile-dir";
+        argv[n++] = profiles;
+        for (size_t i = 0; extra && extra[i] && n < 62; i++)
+                argv[n++] = extra[i];
+        argv[n] = NULL;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (fd >= 0) {
+                        dup2(fd, STDERR_FILENO);
+                        dup2(fd, STDOUT_FILENO);
+                }
+                unsetenv("LISTEN_FDS");
+                unsetenv("LISTEN_PID");
+                unsetenv("NOTIFY_SOCKET");
+                execv(exe, (char *const *) argv);
+                _exit(127);
+        }
+        d->pid = pid;
+        for (int i = 0; i < 500; i++) {
+                int status;
+                if (socket_answers(d->socket))
+                        return 0;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        d->pid = 0;
+                        return -ECHILD;
+                }
+                usleep(10000);
+        }
+        return -ETIMEDOUT;
+}
+
+int test_daemon_start(TestDaemon *d, const char *const *extra) {
+        char tmpl[] = "/tmp/callrole-test.XXXXXX";
+
+        memset(d, 0, sizeof(*d));
+        if (!mkdtemp(tmpl))
+                return -errno;
+        snprintf(d->dir, sizeof(d->dir), "%s", tmpl);
+        snprintf(d->socket, sizeof(d->socket), "%s/socket", d->dir);
+        snprintf(d->db, sizeof(d->db), "%s/roles.db", d->dir);
+        snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
+        return spawn(d, extra);
+}
+
+int test_daemon_restart(TestDaemon *d, const char *const *extra) {
+        if (d->pid > 0)
+                (void) test_daemon_stop(d);
+        return spawn(d, extra);
+}
+
+void test_daemon_kill(TestDaemon *d, int sig) {
+        if (d->pid > 0)
+                kill(d->pid, sig);
+}
+
+int test_daemon_stop(TestDaemon *d) {
+        int status = 0;
+
+        if (d->pid <= 0)
+                return 0;
+        kill(d->pid, SIGTERM);
+        for (int i = 0; i < 500; i++) {
+                if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+                        d->pid = 0;
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                }
+                usleep(10000);
+        }
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &status, 0);
+        d->pid = 0;
+        return -1;
+}
+
+void test_daemon_cleanup(TestDaemon *d) {
+        (void) test_daemon_stop(d);
+        if (getenv("CALLROLE_KEEP_TEST_DIRS"))
+                fprintf(stderr, "kept %s\n", d->dir);
+        else
+                test_rm_rf(d->dir);
+}
+
+/* Reads both pipes until both close, so neither side can fill up and
+ * stall the child. */
+static int slurp_two(int fd1, int fd2, char **ret1, char **ret2) {
+        int fds[2] = { fd1, fd2 };
+        char *buf[2] = { NULL, NULL };
+        size_t len[2] = { 0, 0 }, cap[2] = { 0, 0 };
+        int open_fds = 2;
+
+        while (open_fds > 0) {
+                struct pollfd p[2];
+                int np = 0, idx[2];
+                for (int i = 0; i < 2; i++)
+                        if (fds[i] >= 0) {
+                                p[np] = (struct pollfd) { .fd = fds[i], .events = POLLIN };
+                                idx[np++] = i;
+                        }
+                if (poll(p, (nfds_t) np, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                for (int k = 0; k < np; k++) {
+                        int i = idx[k];
+                        ssize_t n;
+                        if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        if (cap[i] - len[i] < 4097) {
+                                char *nb = realloc(buf[i], cap[i] ? cap[i] * 2 : 8192);
+                                if (!nb)
+                                        return -ENOMEM;
+                                buf[i] = nb;
+                                cap[i] = cap[i] ? cap[i] * 2 : 8192;
+                        }
+                        n = read(fds[i], buf[i] + len[i], cap[i] - len[i] - 1);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                fds[i] = -1;
+                                open_fds--;
+                                continue;
+                        }
+                        len[i] += (size_t) n;
+                }
+        }
+        for (int i = 0; i < 2; i++) {
+                if (!buf[i])
+                        buf[i] = calloc(1, 1);
+                else
+                        buf[i][len[i]] = 0;
+        }
+        *ret1 = buf[0];
+        *ret2 = buf[1];
+        return 0;
+}
+
+static int run_ctl(const TestDaemon *d, bool drop, uid_t uid, char **ret_out, char **ret_err, const char *first,
+                   va_list ap) {
+        char exe[512];
+        const char *argv[64];
+        size_t n = 0;
+        int outp[2], errp[2], status;
+        char *out, *err;
+        pid_t pid;
+
+        snprintf(exe, sizeof(exe), "%s/callrolectl", test_build_dir());
+        argv[n++] = exe;
+        argv[n++] = "--socket";
+        argv[n++] = d->socket;
+        for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
+                argv[n++] = a;
+        argv[n] = NULL;
+        if (pipe2(outp, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(errp, O_CLOEXEC) < 0) {
+                close(outp[0]);
+                close(outp[1]);
+                return -errno;
+        }
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                dup2(outp[1], STDOUT_FILENO);
+                dup2(errp[1], STDERR_FILENO);
+                if (drop && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0))
+                        _exit(126);
+                execv(exe, (char *const *) argv);
+                _exit(127);
+        }
+        close(outp[1]);
+        close(errp[1]);
+        out = err = NULL;
+        (void) slurp_two(outp[0], errp[0], &out, &err);
+        close(outp[0]);
+        close(errp[0]);
+        waitpid(pid, &status, 0);
+        if (ret_out)
+                *ret_out = out;
+        else
+                free(out);
+        if (ret_err)
+                *ret_err = err;
+        else
+                free(err);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int test_ctl(const TestDaemon *d, char **ret_out, char **ret_err, const char *arg, ...) {
+        va_list ap;
+        int r;
+        va_start(ap, arg);
+        r = run_ctl(d, false, 0, ret_out, ret_err, arg, ap);
+        va_end(ap);
+        return r;
+}
+
+int test_ctl_as_uid(const TestDaemon *d, uid_t uid, char **ret_out, char **ret_err, const char *arg, ...) {
+        va_list ap;
+        int r;
+        va_start(ap, arg);
+        r = run_ctl(d, true, uid, ret_out, ret_err, arg, ap);
+        va_end(ap);
+        return r;
+}
