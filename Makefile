@@ -57,7 +57,7 @@ COMMON_SRC := lib/wire.c lib/util.c
 CLIENT_SRC := lib/client.c lib/record.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 TEST_SRC := $(wildcard tests/test-*.c)
-HEADERS := $(wildcard include/*.h lib/*.h daemon/*.h tests/*.h)
+HEADERS := $(wildcard include/*.h lib/*.h daemon/*.h tests/*.h pam_module/*.h tools/*.h)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
@@ -97,10 +97,13 @@ $(BUILD)/callrole.pc: lib/callrole.pc.in
 $(BUILD)/callrolectl: $(call obj,$(wildcard tools/*.c)) $(BUILD)/libclient.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c)
 
-$(BUILD)/pam_callrole.so: $(call obj,pam_module/pam_callrole.c) $(BUILD)/libclient.a pam_module/module.map
+PAM_SRC := $(wildcard pam_module/*.c)
+$(BUILD)/pam_callrole.so: $(call obj,$(PAM_SRC)) $(BUILD)/libclient.a pam_module/module.map
 	$(CC) $(LDFLAGS) -shared -Wl,--version-script=pam_module/module.map -o $@ \
-		$(call obj,pam_module/pam_callrole.c) $(BUILD)/libclient.a -lpam
+		$(call obj,$(PAM_SRC)) $(BUILD)/libclient.a -lpam
 
+# tests/test-csv.c compiles tools/ctl-csv.c in (tests link only the daemon and client archives).
+$(BUILD)/tests/test-csv: tools/ctl-csv.c
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
