@@ -25,7 +25,15 @@ until [ -S "$sock" ] && "$build/callrolectl" --socket "$sock" status >/dev/null 
         sleep 0.1
 done
 
-ctl() { "$build/callrolectl" --socket "$sock" "$@" >/dev/null; }
+ctl() {
+        if ! "$build/callrolectl" --socket "$sock" "$@" >/dev/null; then
+                echo "make run: seeding the demo failed at 'callrolectl $*'" >&2
+                kill -TERM $pid 2>/dev/null
+                wait $pid
+                rm -f "$db" "$db-wal" "$db-shm"
+                exit 1
+        fi
+}
 if [ $fresh = 1 ]; then
         ctl profile load calltracks
         ctl account add acme --plan growth --attrs billing=customer
