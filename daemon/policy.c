@@ -1,0 +1,1687 @@
+/*
+ * policy.c: the policy engine.  Every question the daemon answers about the
+ * role model (may USER do PERMISSION here?  what may USER list?  may this
+ * peer see or change that user?  is the model as a whole valid?) is answered
+ * here, from a compiled Snapshot only: no SQL, no sockets, no logging.
+ *
+ * How a check resolves (the numbers are those of the decision reasons):
+ *   - the user's role in an account is the membership in that account, else
+ *     in its nearest agency: a role held at agency level applies in every
+ *     sub-account, and a direct membership wins over an inherited one;
+ *   - the role must grant the permission and the membership's `only`
+ *     patterns must not exclude it (not-granted);
+ *   - no agency above the account may hide it (hidden-by-agency), which
+ *     binds administrators too;
+ *   - the account's plan in force must include it (not-in-plan);
+ *   - each grant of the permission is an alternative that passes when its
+ *     account condition holds and every scope bit holds for the resource's
+ *     attributes; an attribute the caller does not give does not constrain.
+ *
+ * Hierarchy: a peer sees a user through a membership of that user in an
+ * account where the peer (directly or through an agency) holds users.view
+ * with a rank ≥ the user's rank there, and may add, change or delete only
+ * users whose current and new rank are strictly below its own in every
+ * account the change touches.  A user the peer may not see is reported
+ * exactly as a user that does not exist, so names cannot be probed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "model.h"
+#include "policy.h"
+#include "snapshot-layout.h"
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* Details and messages travel as one wire string (≤ CR_STR_MAX); a user in
+ * hundreds of groups or accounts must not make the reply unsendable. */
+#define TEXT_MAX 1024u
+
+static void text_truncate(char *m) {
+        size_t n;
+
+        if (!m || strnlen(m, TEXT_MAX + 1) <= TEXT_MAX)
+                return;
+        n = TEXT_MAX - 3;
+        while (n > 0 && ((unsigned char) m[n] & 0xc0) == 0x80) /* not inside a UTF-8 sequence */
+                n--;
+        memcpy(m + n, "...", 4);
+}
+
+static int fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+static int fail(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+        char *m = NULL;
+
+        if (!ret_error)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        text_truncate(m);
+        *ret_error = m;
+        return r;
+}
+
+/* A growing string; remembers an allocation failure so callers check once. */
+typedef struct Str {
+        char *p;
+        size_t len, cap;
+        bool oom;
+} Str;
+
+static void str_addf(Str *s, const char *fmt, ...) _printf_(2, 3);
+static void str_addf(Str *s, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (s->oom)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                s->oom = true;
+                return;
+        }
+        if (s->len + (size_t) n + 1 > s->cap) {
+                size_t cap = s->cap ? s->cap : 64;
+                char *p;
+                while (cap < s->len + (size_t) n + 1)
+                        cap *= 2;
+                p = realloc(s->p, cap);
+                if (!p) {
+                        s->oom = true;
+                        return;
+                }
+                s->p = p;
+                s->cap = cap;
+        }
+        va_start(ap, fmt);
+        (void) vsnprintf(s->p + s->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        s->len += (size_t) n;
+}
+
+static void str_done(Str *s) {
+        free(s->p);
+        *s = (Str) {};
+}
+
+/* The string (never NULL unless out of memory); s is left empty. */
+static char *str_take(Str *s) {
+        char *p;
+        if (s->oom) {
+                str_done(s);
+                return NULL;
+        }
+        p = s->p ? s->p : strdup("");
+        *s = (Str) {};
+        return p;
+}
+
+static void str_list(Str *o, const Snapshot *s, uint32_t list, const char *sep) {
+        for (uint32_t i = 0; i < snap_list_n(s, list); i++)
+                str_addf(o, "%s%s", i ? sep : "", snap_list_str(s, list, i));
+}
+
+static bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static const char *account_name(const Snapshot *s, uint32_t a) {
+        return snap_str(s, snap_accounts(s, a)->name);
+}
+
+static const char *user_name(const Snapshot *s, uint32_t u) {
+        return snap_str(s, snap_users(s, u)->name);
+}
+
+static const char *role_id(const Snapshot *s, uint32_t r) {
+        return snap_str(s, snap_roles(s, r)->id);
+}
+
+static const char *role_title(const Snapshot *s, uint32_t r) {
+        return snap_str(s, snap_roles(s, r)->title);
+}
+
+static const char *permission_name(const Snapshot *s, uint32_t p) {
+        return snap_str(s, snap_permissions(s, p)->name);
+}
+
+/* Is a the account anc or one of its sub-accounts (at any depth)? */
+static bool account_is_under(const Snapshot *s, uint32_t a, uint32_t anc) {
+        for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent)
+                if (a == anc)
+                        return true;
+        return false;
+}
+
+/* The role id in account a or, failing that, in its nearest agency. */
+static uint32_t role_in_chain(const Snapshot *s, uint32_t a, const char *id) {
+        for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
+                uint32_t r = snap_find_role(s, a, id);
+                if (r != SNAP_NONE)
+                        return r;
+        }
+        return SNAP_NONE;
+}
+
+static uint32_t membership_direct(const Snapshot *s, uint32_t u, uint32_t a) {
+        const SnapUser *su = snap_users(s, u);
+        for (uint32_t i = 0; i < su->n_memberships; i++)
+                if (snap_memberships(s, su->first_membership + i)->account == a)
+                        return su->first_membership + i;
+        return SNAP_NONE;
+}
+
+/* The membership that applies to user u in account a: its own there, else
+ * the one in the nearest agency. */
+static uint32_t membership_applying(const Snapshot *s, uint32_t u, uint32_t a) {
+        if (snap_users(s, u)->n_memberships == 0)
+                return SNAP_NONE;
+        for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
+                uint32_t m = membership_direct(s, u, a);
+                if (m != SNAP_NONE)
+                        return m;
+        }
+        return SNAP_NONE;
+}
+
+static int64_t membership_rank(const Snapshot *s, uint32_t m) {
+        return snap_roles(s, snap_memberships(s, m)->role)->rank;
+}
+
+/* Role holds p and the membership's `only` patterns let it through. */
+static bool membership_grants(const Snapshot *s, uint32_t m, uint32_t p) {
+        const SnapMembership *sm = snap_memberships(s, m);
+        return snap_bit(s, snap_roles(s, sm->role)->bits, p) &&
+               (sm->only_bits == SNAP_NONE || snap_bit(s, sm->only_bits, p));
+}
+
+/* The value of attribute key of account a, or of its nearest agency that
+ * sets it; NULL if none does. */
+static const char *account_attr(const Snapshot *s, uint32_t a, const char *key) {
+        size_t klen = strlen(key);
+        for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
+                uint32_t attrs = snap_accounts(s, a)->attrs;
+                for (uint32_t i = 0; i < snap_list_n(s, attrs); i++) {
+                        const char *kv = snap_list_str(s, attrs, i);
+                        if (strncmp(kv, key, klen) == 0 && kv[klen] == '=')
+                                return kv + klen + 1;
+                }
+        }
+        return NULL;
+}
+
+static bool cond_holds(const Snapshot *s, const SnapGrant *g, uint32_t a) {
+        switch (g->cond) {
+        case COND_NONE:
+                return true;
+        case COND_NO_ROLE: {
+                uint32_t held = snap_accounts(s, a)->held_roles;
+                const char *id = snap_str(s, g->cond_key);
+                for (uint32_t i = 0; i < snap_list_n(s, held); i++)
+                        if (strcmp(role_id(s, snap_list_item(s, held, i)), id) == 0)
+                                return false;
+                return true;
+        }
+        case COND_ACCOUNT_ATTR: {
+                const char *v = account_attr(s, a, snap_str(s, g->cond_key));
+                return v && strcmp(v, snap_str(s, g->cond_value)) == 0;
+        }
+        default:
+                return false;
+        }
+}
+
+/* p usable by membership m in account a, whatever the resource: granted,
+ * not hidden, in plan, and some grant's condition holds.  What hierarchy
+ * and visibility decisions ask (users.view, users.edit, ...). */
+static bool membership_holds(const Snapshot *s, uint32_t m, uint32_t a, uint32_t p) {
+        const SnapAccount *sa = snap_accounts(s, a);
+        const SnapRole *r;
+
+        if (m == SNAP_NONE || p == SNAP_NONE || !membership_grants(s, m, p) || snap_bit(s, sa->hidden_bits, p) ||
+            !snap_bit(s, sa->plan_bits, p))
+                return false;
+        r = snap_roles(s, snap_memberships(s, m)->role);
+        for (uint32_t i = 0; i < r->n_grants; i++) {
+                const SnapGrant *g = snap_grants(s, r->first_grant + i);
+                if (g->permission == p && cond_holds(s, g, a))
+                        return true;
+        }
+        return false;
+}
+
+/* The agency above a whose hidden list matches p (for the message). */
+static uint32_t hiding_agency(const Snapshot *s, uint32_t a, uint32_t p) {
+        const char *name = permission_name(s, p);
+        for (a = snap_accounts(s, a)->parent; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
+                uint32_t hidden = snap_accounts(s, a)->hidden;
+                for (uint32_t i = 0; i < snap_list_n(s, hidden); i++)
+                        if (fnmatch(snap_list_str(s, hidden, i), name, 0) == 0)
+                                return a;
+        }
+        return SNAP_NONE;
+}
+
+/* ---- check and scope ---------------------------------------------------- */
+
+typedef struct Attrs {
+        const char *direction, *assignee, *group, *ivr, *acg;
+} Attrs;
+
+static int parse_attrs(const char *const *keys, const char *const *values, size_t n, Attrs *ret,
+                       char **ret_error) {
+        Attrs at = {};
+
+        if (n > CR_ATTRS_MAX)
+                return fail(ret_error, -EINVAL, "%zu attributes given; at most %u are allowed", n, CR_ATTRS_MAX);
+        for (size_t i = 0; i < n; i++) {
+                const char **slot;
+
+                if (!keys[i] || !values[i])
+                        return fail(ret_error, -EINVAL, "attribute %zu has no key or no value", i + 1);
+                if (streq(keys[i], "direction"))
+                        slot = &at.direction;
+                else if (streq(keys[i], "assignee"))
+                        slot = &at.assignee;
+                else if (streq(keys[i], "group"))
+                        slot = &at.group;
+                else if (streq(keys[i], "ivr"))
+                        slot = &at.ivr;
+                else if (streq(keys[i], "acg"))
+                        slot = &at.acg;
+                else
+                        return fail(ret_error, -EINVAL,
+                                    "unknown attribute '%s': use direction, assignee, group, ivr or acg", keys[i]);
+                if (*slot)
+                        return fail(ret_error, -EINVAL, "attribute '%s' is given twice; give it once", keys[i]);
+                *slot = values[i];
+        }
+        if (at.direction && !streq(at.direction, "inbound") && !streq(at.direction, "outbound"))
+                return fail(ret_error, -EINVAL, "direction must be inbound or outbound, not '%s'", at.direction);
+        *ret = at;
+        return 0;
+}
+
+/* Where resolution got to.  reason is CR_REASON_NONE when steps 2-8 all
+ * passed and the grants decide; otherwise detail says why. */
+typedef struct Resolved {
+        uint32_t user, permission, account, membership, role;
+        const char *account_name;      /* the account the answer is about */
+        int reason;
+        char *detail;
+} Resolved;
+
+static void resolved_done(Resolved *r) {
+        free(r->detail);
+        r->detail = NULL;
+}
+
+static int deny(Resolved *r, int reason, const char *fmt, ...) _printf_(3, 4);
+static int deny(Resolved *r, int reason, const char *fmt, ...) {
+        va_list ap;
+        char *m;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&m, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        r->reason = reason;
+        r->detail = m;
+        return 0;
+}
+
+static int resolve(const Snapshot *s, const char *user, uint32_t permission, const char *account, Resolved *r,
+                   char **ret_error) {
+        const SnapUser *su;
+        const char *pname;
+
+        *r = (Resolved) {
+                .user = SNAP_NONE, .permission = permission, .account = SNAP_NONE, .membership = SNAP_NONE,
+                .role = SNAP_NONE, .account_name = isempty(account) ? "" : account,
+        };
+
+        /* 2. */
+        r->user = snap_find_user(s, user);
+        if (r->user == SNAP_NONE)
+                return deny(r, CR_REASON_NO_SUCH_USER, "no callrole user '%s'", user);
+        su = snap_users(s, r->user);
+        /* 3. */
+        if (!su->enabled)
+                return deny(r, CR_REASON_DISABLED, "user '%s' is disabled", user);
+        /* 4. */
+        if (isempty(account)) {
+                if (su->n_memberships == 1) {
+                        r->account = snap_memberships(s, su->first_membership)->account;
+                        r->account_name = account_name(s, r->account);
+                } else if (su->n_memberships > 1) {
+                        Str o = {};
+                        _cleanup_free_ char *list = NULL;
+                        for (uint32_t i = 0; i < su->n_memberships; i++)
+                                str_addf(&o, "%s%s", i ? ", " : "",
+                                         account_name(s, snap_memberships(s, su->first_membership + i)->account));
+                        list = str_take(&o);
+                        if (!list)
+                                return -ENOMEM;
+                        return fail(ret_error, -ENOTUNIQ, "user '%s' belongs to accounts %s: say which with --account",
+                                    user, list);
+                } else {
+                        r->account_name = "default";
+                        r->account = snap_find_account(s, "default");
+                }
+        } else
+                r->account = snap_find_account(s, account);
+
+        /* 5. */
+        if (r->account != SNAP_NONE)
+                r->membership = membership_applying(s, r->user, r->account);
+        if (r->membership == SNAP_NONE)
+                return deny(r, CR_REASON_NO_MEMBERSHIP, "user '%s' has no role in account '%s'", user,
+                            r->account_name);
+        r->role = snap_memberships(s, r->membership)->role;
+
+        /* 6. */
+        pname = permission_name(s, r->permission);
+        if (!snap_bit(s, snap_roles(s, r->role)->bits, r->permission))
+                return deny(r, CR_REASON_NOT_GRANTED, "role '%s' does not grant %s", role_title(s, r->role), pname);
+        if (!membership_grants(s, r->membership, r->permission)) {
+                const SnapMembership *m = snap_memberships(s, r->membership);
+                Str o = {};
+                _cleanup_free_ char *only = NULL;
+                str_list(&o, s, m->only, ", ");
+                only = str_take(&o);
+                if (!only)
+                        return -ENOMEM;
+                return deny(r, CR_REASON_NOT_GRANTED,
+                            "role '%s' grants %s, but user '%s' is limited to %s in account '%s'",
+                            role_title(s, r->role), pname, user, only, account_name(s, m->account));
+        }
+        /* 7. */
+        if (snap_bit(s, snap_accounts(s, r->account)->hidden_bits, r->permission)) {
+                uint32_t agency = hiding_agency(s, r->account, r->permission);
+                return deny(r, CR_REASON_HIDDEN_BY_AGENCY, "%s is hidden by agency '%s'", pname,
+                            agency == SNAP_NONE ? "?" : account_name(s, agency));
+        }
+        /* 8. */
+        if (!snap_bit(s, snap_accounts(s, r->account)->plan_bits, r->permission))
+                return deny(r, CR_REASON_NOT_IN_PLAN, "%s is not in plan '%s' of account '%s'", pname,
+                            snap_str_or_empty(s, snap_accounts(s, r->account)->eff_plan), r->account_name);
+        r->reason = CR_REASON_NONE;
+        return 0;
+}
+
+/* Step 1: what the caller got wrong, as errors rather than denials. */
+static int resolve_arguments(const Snapshot *s, const char *permission, const char *account, uint32_t *ret_perm,
+                             char **ret_error) {
+        uint32_t p = snap_find_permission(s, permission);
+
+        if (p == SNAP_NONE)
+                return fail(ret_error, -ENOENT, "unknown permission '%s': see 'callrolectl permission list'",
+                            permission);
+        if (!isempty(account) && snap_find_account(s, account) == SNAP_NONE)
+                return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'", account);
+        *ret_perm = p;
+        return 0;
+}
+
+/* Scope bits that narrow for this membership: acg narrows only when the
+ * membership lists access-control groups. */
+static uint32_t effective_scopes(const Snapshot *s, const SnapGrant *g, uint32_t m) {
+        uint32_t sc = g->scopes;
+        if ((sc & SCOPE_ACG) && snap_list_n(s, snap_memberships(s, m)->acg) == 0)
+                sc &= ~(uint32_t) SCOPE_ACG;
+        return sc;
+}
+
+static bool scope_holds(const Snapshot *s, const SnapGrant *g, uint32_t m, const char *user, const Attrs *at) {
+        const SnapMembership *sm = snap_memberships(s, m);
+        uint32_t sc = effective_scopes(s, g, m);
+
+        if ((sc & SCOPE_ASSIGNED) && at->assignee && !streq(at->assignee, user))
+                return false;
+        if ((sc & SCOPE_INBOUND) && at->direction && !streq(at->direction, "inbound"))
+                return false;
+        if ((sc & SCOPE_OUTBOUND) && at->direction && !streq(at->direction, "outbound"))
+                return false;
+        if ((sc & SCOPE_GROUPS) && at->group && !snap_list_contains(s, sm->groups, at->group))
+                return false;
+        if ((sc & SCOPE_IVRS) && at->ivr && !snap_list_contains(s, sm->ivrs, at->ivr))
+                return false;
+        if ((sc & SCOPE_ACG) && at->acg && !snap_list_contains(s, sm->acg, at->acg))
+                return false;
+        return true;
+}
+
+/* "assigned inbound calls and groups sales, support": what a grant limits
+ * the user to.  The noun is the permission's area ("calls" of calls.view). */
+static void scope_phrase(Str *o, const Snapshot *s, const SnapGrant *g, uint32_t m, const char *user) {
+        const SnapMembership *sm = snap_memberships(s, m);
+        const char *perm = permission_name(s, g->permission), *dot = strchr(perm, '.');
+        uint32_t sc = effective_scopes(s, g, m);
+        bool any = false;
+
+        if (sc & (SCOPE_ASSIGNED | SCOPE_INBOUND | SCOPE_OUTBOUND)) {
+                str_addf(o, "%s%s%s%.*s", sc & SCOPE_ASSIGNED ? "assigned " : "",
+                         sc & SCOPE_INBOUND ? "inbound " : "", sc & SCOPE_OUTBOUND ? "outbound " : "",
+                         dot ? (int) (dot - perm) : (int) strlen("resources"), dot ? perm : "resources");
+                any = true;
+        }
+        if (sc & SCOPE_GROUPS) {
+                str_addf(o, "%sgroups ", any ? " and " : "");
+                if (snap_list_n(s, sm->groups) == 0)
+                        str_addf(o, "(user '%s' has none)", user);
+                str_list(o, s, sm->groups, ", ");
+                any = true;
+        }
+        if (sc & SCOPE_IVRS) {
+                str_addf(o, "%sIVRs ", any ? " and " : "");
+                if (snap_list_n(s, sm->ivrs) == 0)
+                        str_addf(o, "(user '%s' has none)", user);
+                str_list(o, s, sm->ivrs, ", ");
+                any = true;
+        }
+        if (sc & SCOPE_ACG) {
+                str_addf(o, "%saccess-control groups ", any ? " and " : "");
+                str_list(o, s, sm->acg, ", ");
+        }
+}
+
+static void cond_phrase(Str *o, const Snapshot *s, const SnapGrant *g, const char *account) {
+        if (g->cond == COND_NO_ROLE)
+                str_addf(o, "no '%s' in account '%s'", snap_str(s, g->cond_key), account);
+        else if (g->cond == COND_ACCOUNT_ATTR)
+                str_addf(o, "account attribute %s=%s in account '%s'", snap_str(s, g->cond_key),
+                         snap_str(s, g->cond_value), account);
+}
+
+static int decision_make(struct cr_decision *ret, bool allowed, int reason, const char *role, const char *account,
+                         char *detail) {
+        struct cr_decision d = {
+                .allowed = allowed,
+                .reason = (uint8_t) reason,
+                .role = strdup(role ? role : ""),
+                .account = strdup(account ? account : ""),
+                .detail = detail,
+        };
+        if (!d.role || !d.account || !d.detail) {
+                cr_decision_clear(&d);
+                return -ENOMEM;
+        }
+        text_truncate(d.detail);
+        *ret = d;
+        return 0;
+}
+
+int policy_check(const Snapshot *s, const char *user, const char *permission, const char *account,
+                 const char *const *keys, const char *const *values, size_t n_attrs,
+                 struct cr_decision *ret, char **ret_error) {
+        Resolved r = {};
+        Attrs at = {};
+        const SnapRole *role;
+        uint32_t chosen = SNAP_NONE, perm;
+        bool scope_failed = false;
+        Str o = {};
+        int k;
+
+        if (!s || !user || !permission || !ret || (n_attrs > 0 && (!keys || !values)))
+                return -EINVAL;
+        k = resolve_arguments(s, permission, account, &perm, ret_error);
+        if (k < 0)
+                return k;
+        k = parse_attrs(keys, values, n_attrs, &at, ret_error);
+        if (k < 0)
+                return k;
+        k = resolve(s, user, perm, account, &r, ret_error);
+        if (k < 0)
+                goto finish;
+        if (r.reason != CR_REASON_NONE) {
+                k = decision_make(ret, false, r.reason, r.role == SNAP_NONE ? "" : role_id(s, r.role),
+                                  r.account_name, TAKE_PTR(r.detail));
+                goto finish;
+        }
+
+        /* 9. Grants are alternatives.  Prefer one that does not narrow, so
+         * the answer carries no needless "limited to". */
+        role = snap_roles(s, r.role);
+        for (uint32_t i = 0; i < role->n_grants; i++) {
+                const SnapGrant *g = snap_grants(s, role->first_grant + i);
+                if (g->permission != perm || !cond_holds(s, g, r.account))
+                        continue;
+                if (!scope_holds(s, g, r.membership, user, &at)) {
+                        scope_failed = true;
+                        continue;
+                }
+                if (chosen == SNAP_NONE || effective_scopes(s, g, r.membership) == 0)
+                        chosen = role->first_grant + i;
+                if (effective_scopes(s, g, r.membership) == 0)
+                        break;
+        }
+        if (chosen != SNAP_NONE) {
+                const SnapGrant *g = snap_grants(s, chosen);
+                if (effective_scopes(s, g, r.membership) != 0) {
+                        str_addf(&o, "limited to ");
+                        scope_phrase(&o, s, g, r.membership, user);
+                }
+                k = decision_make(ret, true, CR_REASON_NONE, role_id(s, r.role), r.account_name, str_take(&o));
+                goto finish;
+        }
+
+        /* Denied: out of scope if some grant's condition held (its scope
+         * is what failed), else every grant failed its condition. */
+        str_addf(&o, "%s %s ", permission, scope_failed ? "is limited to" : "needs");
+        for (uint32_t i = 0, n = 0; i < role->n_grants; i++) {
+                const SnapGrant *g = snap_grants(s, role->first_grant + i);
+                bool held;
+                if (g->permission != perm)
+                        continue;
+                held = cond_holds(s, g, r.account);
+                if (scope_failed != held)
+                        continue;
+                str_addf(&o, "%s", n++ ? " or " : "");
+                if (scope_failed)
+                        scope_phrase(&o, s, g, r.membership, user);
+                else
+                        cond_phrase(&o, s, g, r.account_name);
+        }
+        k = decision_make(ret, false, scope_failed ? CR_REASON_OUT_OF_SCOPE : CR_REASON_CONDITION_FAILED,
+                          role_id(s, r.role), r.account_name, str_take(&o));
+finish:
+        str_done(&o);
+        resolved_done(&r);
+        return k;
+}
+
+static int record_add_list(struct cr_record *rec, const char *key, const Snapshot *s, uint32_t list) {
+        int k = cr_record_add_empty(rec, key);
+        for (uint32_t i = 0; k >= 0 && i < snap_list_n(s, list); i++)
+                k = cr_record_add(rec, key, snap_list_str(s, list, i));
+        return k;
+}
+
+static struct cr_record *records_append(struct cr_records *l) {
+        return l->n >= CR_RECORDS_MAX ? NULL : cr_records_append(l);
+}
+
+static int records_append_error(const struct cr_records *l) {
+        return l->n >= CR_RECORDS_MAX ? -E2BIG : -ENOMEM;
+}
+
+int policy_scope(const Snapshot *s, const char *user, const char *permission, const char *account,
+                 struct cr_records *ret, char **ret_error) {
+        struct cr_records out = {};
+        Resolved r = {};
+        const SnapRole *role;
+        uint32_t perm;
+        int k;
+
+        if (!s || !user || !permission || !ret)
+                return -EINVAL;
+        k = resolve_arguments(s, permission, account, &perm, ret_error);
+        if (k < 0)
+                return k;
+        k = resolve(s, user, perm, account, &r, ret_error);
+        resolved_done(&r);
+        if (k < 0)
+                return k;
+        if (r.reason != CR_REASON_NONE)
+                return 0;
+
+        /* One record per grant whose condition holds; each scope bit becomes
+         * a field listing the values the resource may have. */
+        role = snap_roles(s, r.role);
+        for (uint32_t i = 0; i < role->n_grants; i++) {
+                const SnapGrant *g = snap_grants(s, role->first_grant + i);
+                const SnapMembership *m = snap_memberships(s, r.membership);
+                uint32_t sc = effective_scopes(s, g, r.membership);
+                struct cr_record *rec;
+
+                if (g->permission != perm || !cond_holds(s, g, r.account))
+                        continue;
+                rec = records_append(&out);
+                if (!rec) {
+                        k = records_append_error(&out);
+                        goto fail;
+                }
+                k = 0;
+                if (sc & SCOPE_ASSIGNED)
+                        k = cr_record_add(rec, "assignee", user);
+                if (k >= 0 && (sc & (SCOPE_INBOUND | SCOPE_OUTBOUND))) {
+                        /* Both bits can never hold at once: an empty list. */
+                        k = cr_record_add_empty(rec, "direction");
+                        if (k >= 0 && (sc & (SCOPE_INBOUND | SCOPE_OUTBOUND)) != (SCOPE_INBOUND | SCOPE_OUTBOUND))
+                                k = cr_record_add(rec, "direction", sc & SCOPE_INBOUND ? "inbound" : "outbound");
+                }
+                if (k >= 0 && (sc & SCOPE_GROUPS))
+                        k = record_add_list(rec, "group", s, m->groups);
+                if (k >= 0 && (sc & SCOPE_IVRS))
+                        k = record_add_list(rec, "ivr", s, m->ivrs);
+                if (k >= 0 && (sc & SCOPE_ACG))
+                        k = record_add_list(rec, "acg", s, m->acg);
+                if (k < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < out.n; i++) {
+                struct cr_record *rec = records_append(ret);
+                if (!rec) {
+                        k = records_append_error(ret);
+                        goto fail;
+                }
+                *rec = out.items[i];
+                out.items[i] = (struct cr_record) {};
+        }
+        k = out.n > 0;
+fail:
+        cr_records_clear(&out);
+        return k;
+}
+
+/* ---- visibility --------------------------------------------------------- */
+
+/* May peer user pu see target membership tm?  Through pu's role in tm's
+ * account (its own there or an agency's): users.view and rank ≥. */
+static bool membership_visible(const Snapshot *s, uint32_t pu, uint32_t tm, uint32_t users_view) {
+        uint32_t a = snap_memberships(s, tm)->account, pm;
+
+        if (pu == SNAP_NONE || users_view == SNAP_NONE)
+                return false;
+        pm = membership_applying(s, pu, a);
+        return pm != SNAP_NONE && membership_holds(s, pm, a, users_view) &&
+               membership_rank(s, pm) >= membership_rank(s, tm);
+}
+
+/* Who the peer is for visibility: sees everything, or user index (or
+ * SNAP_NONE, seeing only nothing) */
+typedef struct Viewer {
+        bool all;
+        uint32_t user;
+        uint32_t users_view;
+} Viewer;
+
+static Viewer viewer_of(const Snapshot *s, const Peer *peer) {
+        Viewer v = { .user = SNAP_NONE, .users_view = snap_find_permission(s, "users.view") };
+
+        if (peer->admin || peer->query) {
+                v.all = true;
+                return v;
+        }
+        if (peer->user) {
+                v.user = snap_find_user(s, peer->user);
+                /* A disabled user's authority is void. */
+                if (v.user != SNAP_NONE && !snap_users(s, v.user)->enabled)
+                        v.user = SNAP_NONE;
+        }
+        return v;
+}
+
+/* Sees every membership of u (administrator, query group, or u itself). */
+static bool viewer_sees_all_of(const Snapshot *s, const Viewer *v, const Peer *peer, uint32_t u) {
+        return v->all || (peer->user && streq(peer->user, user_name(s, u)));
+}
+
+static bool viewer_sees(const Snapshot *s, const Viewer *v, const Peer *peer, uint32_t u) {
+        const SnapUser *su = snap_users(s, u);
+
+        if (viewer_sees_all_of(s, v, peer, u))
+                return true;
+        for (uint32_t i = 0; i < su->n_memberships; i++)
+                if (membership_visible(s, v->user, su->first_membership + i, v->users_view))
+                        return true;
+        return false;
+}
+
+bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user) {
+        Viewer v;
+        uint32_t u;
+
+        if (!s || !peer || !user)
+                return false;
+        if (peer->admin || peer->query || (peer->user && streq(peer->user, user)))
+                return true;
+        u = snap_find_user(s, user);
+        if (u == SNAP_NONE)
+                return false;
+        v = viewer_of(s, peer);
+        return viewer_sees(s, &v, peer, u);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* user.get / user.list record: m is a membership or SNAP_NONE for a user
+ * with none (account and role empty). */
+static int add_user_record(const Snapshot *s, struct cr_records *ret, uint32_t u, uint32_t m) {
+        const SnapUser *su = snap_users(s, u);
+        struct cr_record *rec = records_append(ret);
+        int k;
+
+        if (!rec)
+                return records_append_error(ret);
+        if ((k = cr_record_add(rec, "name", user_name(s, u))) < 0 ||
+            (k = cr_record_add(rec, "display-name", snap_str_or_empty(s, su->display_name))) < 0 ||
+            (k = cr_record_add(rec, "enabled", su->enabled ? "yes" : "no")) < 0)
+                return k;
+        if (m == SNAP_NONE) {
+                static const char *const empty_scalar[] = { "account", "role", "role-title", "rank" };
+                static const char *const empty_list[] = { "groups", "ivrs", "acg", "only" };
+                for (size_t i = 0; i < ELEMENTSOF(empty_scalar); i++)
+                        if ((k = cr_record_add(rec, empty_scalar[i], "")) < 0)
+                                return k;
+                for (size_t i = 0; i < ELEMENTSOF(empty_list); i++)
+                        if ((k = cr_record_add_empty(rec, empty_list[i])) < 0)
+                                return k;
+                return 0;
+        } else {
+                const SnapMembership *sm = snap_memberships(s, m);
+                if ((k = cr_record_add(rec, "account", account_name(s, sm->account))) < 0 ||
+                    (k = cr_record_add(rec, "role", role_id(s, sm->role))) < 0 ||
+                    (k = cr_record_add(rec, "role-title", role_title(s, sm->role))) < 0 ||
+                    (k = cr_record_addf(rec, "rank", "%" PRId64, snap_roles(s, sm->role)->rank)) < 0 ||
+                    (k = record_add_list(rec, "groups", s, sm->groups)) < 0 ||
+                    (k = record_add_list(rec, "ivrs", s, sm->ivrs)) < 0 ||
+                    (k = record_add_list(rec, "acg", s, sm->acg)) < 0 ||
+                    (k = record_add_list(rec, "only", s, sm->only)) < 0)
+                        return k;
+        }
+        return 0;
+}
+
+int policy_user_records(const Snapshot *s, const Peer *peer, const char *user, struct cr_records *ret,
+                        char **ret_error) {
+        Viewer v;
+        const SnapUser *su;
+        uint32_t u;
+        bool all;
+        int k;
+
+        if (!s || !peer || !ret || isempty(user))
+                return -EINVAL;
+        u = snap_find_user(s, user);
+        v = viewer_of(s, peer);
+        /* A user the peer may not see is exactly like one that does not
+         * exist: same error, same message. */
+        if (u == SNAP_NONE || !viewer_sees(s, &v, peer, u))
+                return fail(ret_error, -ENOENT, "unknown user '%s'", user);
+        su = snap_users(s, u);
+        if (su->n_memberships == 0)
+                return add_user_record(s, ret, u, SNAP_NONE);
+        all = viewer_sees_all_of(s, &v, peer, u);
+        for (uint32_t i = 0; i < su->n_memberships; i++) {
+                uint32_t m = su->first_membership + i;
+                if (!all && !membership_visible(s, v.user, m, v.users_view))
+                        continue;
+                k = add_user_record(s, ret, u, m);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* First user whose name sorts after `after` (users are sorted by name). */
+static uint32_t users_after(const Snapshot *s, const char *after) {
+        uint32_t lo = 0, hi = s->n_users;
+
+        if (isempty(after))
+                return 0;
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (strcmp(user_name(s, mid), after) <= 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static bool role_id_exists(const Snapshot *s, const char *id, uint32_t account) {
+        for (uint32_t r = 0; r < s->n_roles; r++)
+                if (streq(role_id(s, r), id) &&
+                    (account == SNAP_NONE || account_is_under(s, account, snap_roles(s, r)->account)))
+                        return true;
+        return false;
+}
+
+int policy_user_list(const Snapshot *s, const Peer *peer, const char *role, const char *account,
+                     const char *after, size_t limit, struct cr_records *ret, char **ret_error) {
+        uint32_t a = SNAP_NONE;
+        size_t users = 0;
+        Viewer v;
+
+        if (!s || !peer || !ret)
+                return -EINVAL;
+        if (!isempty(account)) {
+                a = snap_find_account(s, account);
+                if (a == SNAP_NONE)
+                        return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'",
+                                    account);
+        }
+        if (!isempty(role) && !role_id_exists(s, role, a))
+                return fail(ret_error, -ENOENT, "unknown role '%s'%s%s%s: see 'callrolectl role list'", role,
+                            a != SNAP_NONE ? " in account '" : "", a != SNAP_NONE ? account : "",
+                            a != SNAP_NONE ? "' or its agencies" : "");
+        if (limit == 0)
+                limit = CR_PAGE_DEFAULT;
+        v = viewer_of(s, peer);
+
+        for (uint32_t u = users_after(s, after); u < s->n_users && users < limit; u++) {
+                const SnapUser *su = snap_users(s, u);
+                bool all = viewer_sees_all_of(s, &v, peer, u), listed = false;
+
+                if (su->n_memberships == 0) {
+                        if (all && isempty(role) && a == SNAP_NONE) {
+                                int k = add_user_record(s, ret, u, SNAP_NONE);
+                                if (k < 0)
+                                        return k;
+                                users++;
+                        }
+                        continue;
+                }
+                for (uint32_t i = 0; i < su->n_memberships; i++) {
+                        uint32_t m = su->first_membership + i;
+                        const SnapMembership *sm = snap_memberships(s, m);
+                        int k;
+
+                        if (a != SNAP_NONE && sm->account != a)
+                                continue;
+                        if (!isempty(role) && !streq(role_id(s, sm->role), role))
+                                continue;
+                        if (!all && !membership_visible(s, v.user, m, v.users_view))
+                                continue;
+                        k = add_user_record(s, ret, u, m);
+                        if (k < 0)
+                                return k;
+                        listed = true;
+                }
+                users += listed;
+        }
+        return 0;
+}
+
+static int add_role_record(const Snapshot *s, struct cr_records *ret, uint32_t r) {
+        const SnapRole *sr = snap_roles(s, r);
+        struct cr_record *rec = records_append(ret);
+        int k;
+
+        if (!rec)
+                return records_append_error(ret);
+        if ((k = cr_record_add(rec, "account", account_name(s, sr->account))) < 0 ||
+            (k = cr_record_add(rec, "role", role_id(s, r))) < 0 ||
+            (k = cr_record_add(rec, "title", role_title(s, r))) < 0 ||
+            (k = cr_record_addf(rec, "rank", "%" PRId64, sr->rank)) < 0 ||
+            (k = cr_record_add_empty(rec, "grants")) < 0)
+                return k;
+        for (uint32_t i = 0; i < sr->n_grants; i++)
+                if ((k = cr_record_add(rec, "grants", snap_str(s, snap_grants(s, sr->first_grant + i)->text))) < 0)
+                        return k;
+        return 0;
+}
+
+/* role.get without an account: the one role of that id, wherever it is. */
+static int find_role_anywhere(const Snapshot *s, const char *id, uint32_t *ret, char **ret_error) {
+        uint32_t found = SNAP_NONE, n = 0;
+        Str o = {};
+        _cleanup_free_ char *list = NULL;
+
+        for (uint32_t r = 0; r < s->n_roles; r++)
+                if (streq(role_id(s, r), id)) {
+                        str_addf(&o, "%s%s", n++ ? ", " : "", account_name(s, snap_roles(s, r)->account));
+                        found = r;
+                }
+        list = str_take(&o);
+        if (!list)
+                return -ENOMEM;
+        if (n == 0)
+                return fail(ret_error, -ENOENT, "unknown role '%s': see 'callrolectl role list'", id);
+        if (n > 1)
+                return fail(ret_error, -ENOTUNIQ, "role '%s' exists in accounts %s: say which with --account", id,
+                            list);
+        *ret = found;
+        return 0;
+}
+
+int policy_role_records(const Snapshot *s, const char *account, const char *role, struct cr_records *ret,
+                        char **ret_error) {
+        uint32_t a = SNAP_NONE, r = SNAP_NONE;
+        int k;
+
+        if (!s || !ret)
+                return -EINVAL;
+        if (!isempty(account)) {
+                a = snap_find_account(s, account);
+                if (a == SNAP_NONE)
+                        return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'",
+                                    account);
+        }
+        if (role) {
+                if (a != SNAP_NONE) {
+                        r = role_in_chain(s, a, role);
+                        if (r == SNAP_NONE)
+                                return fail(ret_error, -ENOENT, "unknown role '%s' in account '%s' or its agencies",
+                                            role, account);
+                } else {
+                        k = find_role_anywhere(s, role, &r, ret_error);
+                        if (k < 0)
+                                return k;
+                }
+                return add_role_record(s, ret, r);
+        }
+        /* The roles usable in the account: its own and its agencies'. */
+        for (r = 0; r < s->n_roles; r++) {
+                if (a != SNAP_NONE && !account_is_under(s, a, snap_roles(s, r)->account))
+                        continue;
+                k = add_role_record(s, ret, r);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+int policy_permission_records(const Snapshot *s, struct cr_records *ret) {
+        if (!s || !ret)
+                return -EINVAL;
+        for (uint32_t p = 0; p < s->n_permissions; p++) {
+                const SnapPermission *sp = snap_permissions(s, p);
+                struct cr_record *rec = records_append(ret);
+                int k;
+
+                if (!rec)
+                        return records_append_error(ret);
+                if ((k = cr_record_add(rec, "name", permission_name(s, p))) < 0 ||
+                    (k = cr_record_add(rec, "description", snap_str_or_empty(s, sp->description))) < 0 ||
+                    (k = cr_record_add(rec, "builtin", sp->builtin ? "yes" : "no")) < 0)
+                        return k;
+        }
+        return 0;
+}
+
+int policy_account_records(const Snapshot *s, struct cr_records *ret) {
+        if (!s || !ret)
+                return -EINVAL;
+        for (uint32_t a = 0; a < s->n_accounts; a++) {
+                const SnapAccount *sa = snap_accounts(s, a);
+                struct cr_record *rec = records_append(ret);
+                int k;
+
+                if (!rec)
+                        return records_append_error(ret);
+                if ((k = cr_record_add(rec, "name", account_name(s, a))) < 0 ||
+                    (k = cr_record_add(rec, "parent", sa->parent == SNAP_NONE ? "" : account_name(s, sa->parent))) < 0 ||
+                    (k = cr_record_add(rec, "plan", snap_str_or_empty(s, sa->plan))) < 0 ||
+                    (k = cr_record_addf(rec, "seats", "%" PRId64, sa->seats)) < 0 ||
+                    (k = cr_record_addf(rec, "users", "%" PRIu32, sa->n_members)) < 0 ||
+                    (k = record_add_list(rec, "hidden", s, sa->hidden)) < 0 ||
+                    (k = record_add_list(rec, "attrs", s, sa->attrs)) < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int add_export_record(const Snapshot *s, struct cr_records *ret, uint32_t u, uint32_t m) {
+        const SnapUser *su = snap_users(s, u);
+        const SnapMembership *sm = m == SNAP_NONE ? NULL : snap_memberships(s, m);
+        struct cr_record *rec = records_append(ret);
+        int k;
+
+        if (!rec)
+                return records_append_error(ret);
+        if ((k = cr_record_add(rec, "name", user_name(s, u))) < 0 ||
+            (k = cr_record_add(rec, "display-name", snap_str_or_empty(s, su->display_name))) < 0 ||
+            (k = cr_record_add(rec, "enabled", su->enabled ? "yes" : "no")) < 0 ||
+            (k = cr_record_add(rec, "account", sm ? account_name(s, sm->account) : "")) < 0 ||
+            (k = cr_record_add(rec, "role", sm ? role_id(s, sm->role) : "")) < 0 ||
+            (k = record_add_list(rec, "groups", s, sm ? sm->groups : s->empty_list)) < 0 ||
+            (k = record_add_list(rec, "ivrs", s, sm ? sm->ivrs : s->empty_list)) < 0 ||
+            (k = record_add_list(rec, "acg", s, sm ? sm->acg : s->empty_list)) < 0)
+                return k;
+        return 0;
+}
+
+int policy_export_records(const Snapshot *s, const char *account, struct cr_records *ret, char **ret_error) {
+        uint32_t a = SNAP_NONE;
+
+        if (!s || !ret)
+                return -EINVAL;
+        if (!isempty(account)) {
+                a = snap_find_account(s, account);
+                if (a == SNAP_NONE)
+                        return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'",
+                                    account);
+        }
+        for (uint32_t u = 0; u < s->n_users; u++) {
+                const SnapUser *su = snap_users(s, u);
+                int k;
+
+                if (su->n_memberships == 0 && a == SNAP_NONE) {
+                        k = add_export_record(s, ret, u, SNAP_NONE);
+                        if (k < 0)
+                                return k;
+                }
+                for (uint32_t i = 0; i < su->n_memberships; i++) {
+                        uint32_t m = su->first_membership + i;
+                        if (a != SNAP_NONE && snap_memberships(s, m)->account != a)
+                                continue;
+                        k = add_export_record(s, ret, u, m);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        return 0;
+}
+
+/* ---- authorising changes ------------------------------------------------ */
+
+static const char *param(const struct cr_record *p, const char *key) {
+        return cr_record_get(p, key);
+}
+
+static bool has_param(const struct cr_record *p, const char *key) {
+        return cr_record_field(p, key) != NULL;
+}
+
+static int need_admin(const Peer *peer, int type, char **ret_error) {
+        const char *what = cr_msg_type_to_string(type);
+
+        if (peer->admin)
+                return 0;
+        return fail(ret_error, -EPERM, "only callrole administrators may do %s; uid %u is not one%s%s%s",
+                    what ? what : "this", (unsigned) peer->uid, peer->user ? " (acting as '" : "",
+                    peer->user ? peer->user : "", peer->user ? "')" : "");
+}
+
+static int need_name(const struct cr_record *p, const char *key, const char *what, const char **ret,
+                     char **ret_error) {
+        const char *v = param(p, key);
+
+        if (isempty(v))
+                return fail(ret_error, -EINVAL, "%s: give the %s ('%s')", what, key, key);
+        if (name_is_valid(v) < 0)
+                return fail(ret_error, -EINVAL, "%s: '%s' is not a valid name (printable ASCII without spaces or "
+                            "punctuation, at most %u bytes)", what, v, CR_NAME_MAX);
+        *ret = v;
+        return 0;
+}
+
+static int find_account_param(const Snapshot *s, const char *account, uint32_t *ret, char **ret_error) {
+        uint32_t a = snap_find_account(s, account);
+        if (a == SNAP_NONE)
+                return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'", account);
+        *ret = a;
+        return 0;
+}
+
+static int find_role_param(const Snapshot *s, uint32_t a, const char *role, uint32_t *ret, char **ret_error) {
+        uint32_t r = role_in_chain(s, a, role);
+        if (r == SNAP_NONE)
+                return fail(ret_error, -ENOENT, "unknown role '%s' in account '%s' or its agencies", role,
+                            account_name(s, a));
+        *ret = r;
+        return 0;
+}
+
+/* The acting peer, as "alice (Administrator, rank 70)". */
+static char *describe_holder(const Snapshot *s, uint32_t u, uint32_t m) {
+        char *d;
+        if (asprintf(&d, "%s (%s, rank %" PRId64 ")", user_name(s, u), role_title(s, snap_memberships(s, m)->role),
+                     membership_rank(s, m)) < 0)
+                return NULL;
+        return d;
+}
+
+/* The peer's role in account a, which must grant perm there (scopes do not
+ * matter: managing users is not about a resource). */
+static int peer_authority(const Snapshot *s, uint32_t pu, uint32_t a, const char *perm, const char *verb,
+                          uint32_t *ret_m, char **ret_error) {
+        uint32_t m = membership_applying(s, pu, a);
+        _cleanup_free_ char *who = NULL;
+
+        if (m == SNAP_NONE)
+                return fail(ret_error, -EPERM, "user '%s' has no role in account '%s' and may not %s users there",
+                            user_name(s, pu), account_name(s, a), verb);
+        if (membership_holds(s, m, a, snap_find_permission(s, perm))) {
+                *ret_m = m;
+                return 0;
+        }
+        who = describe_holder(s, pu, m);
+        if (!who)
+                return -ENOMEM;
+        return fail(ret_error, -EPERM, "%s may not %s users in account '%s': the role does not grant %s there", who,
+                    verb, account_name(s, a), perm);
+}
+
+/* The peer (membership pm) must outrank target user tu's role in account
+ * a, if tu has one there (its own or an agency's). */
+static int peer_outranks_user(const Snapshot *s, uint32_t pu, uint32_t pm, uint32_t tu, uint32_t a, const char *verb,
+                              char **ret_error) {
+        uint32_t tm = membership_applying(s, tu, a);
+        _cleanup_free_ char *who = NULL, *whom = NULL;
+
+        if (tm == SNAP_NONE || membership_rank(s, tm) < membership_rank(s, pm))
+                return 0;
+        who = describe_holder(s, pu, pm);
+        whom = describe_holder(s, tu, tm);
+        if (!who || !whom)
+                return -ENOMEM;
+        return fail(ret_error, -EPERM, "%s may not %s %s: only users ranked below you", who, verb, whom);
+}
+
+static int peer_outranks_role(const Snapshot *s, uint32_t pu, uint32_t pm, const char *target, uint32_t r,
+                              char **ret_error) {
+        _cleanup_free_ char *who = NULL;
+
+        if (snap_roles(s, r)->rank < membership_rank(s, pm))
+                return 0;
+        who = describe_holder(s, pu, pm);
+        if (!who)
+                return -ENOMEM;
+        return fail(ret_error, -EPERM,
+                    "%s may not give %s the role '%s' (rank %" PRId64 "): only roles ranked below yours", who, target,
+                    role_title(s, r), snap_roles(s, r)->rank);
+}
+
+/* A change to the user as a whole (enabled, display name, deletion) touches
+ * every account the user is in: the peer needs perm and must outrank the
+ * user in each. */
+static int peer_may_touch_everywhere(const Snapshot *s, uint32_t pu, uint32_t tu, const char *perm, const char *verb,
+                                     char **ret_error) {
+        const SnapUser *su = snap_users(s, tu);
+
+        if (su->n_memberships == 0)
+                return fail(ret_error, -EPERM, "user '%s' has no role in any account; only administrators may %s it",
+                            user_name(s, tu), verb);
+        for (uint32_t i = 0; i < su->n_memberships; i++) {
+                uint32_t a = snap_memberships(s, su->first_membership + i)->account, pm;
+                int k = peer_authority(s, pu, a, perm, verb, &pm, ret_error);
+                if (k < 0)
+                        return k;
+                k = peer_outranks_user(s, pu, pm, tu, a, verb, ret_error);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int check_enabled_param(const struct cr_record *p, const char *what, char **ret_error) {
+        const char *v = param(p, "enabled");
+        if (has_param(p, "enabled") && !streq_ptr(v, "yes") && !streq_ptr(v, "no"))
+                return fail(ret_error, -EINVAL, "%s: enabled must be yes or no, not '%s'", what, v ? v : "");
+        return 0;
+}
+
+static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
+                              char **ret_error) {
+        const char *name, *role, *account = param(p, "account");
+        uint32_t a, r, tu, pm;
+        int k;
+
+        if ((k = need_name(p, "name", "user.add", &name, ret_error)) < 0 ||
+            (k = need_name(p, "role", "user.add", &role, ret_error)) < 0 ||
+            (k = check_enabled_param(p, "user.add", ret_error)) < 0)
+                return k;
+        if (isempty(account))
+                account = "default";
+        if ((k = find_account_param(s, account, &a, ret_error)) < 0 ||
+            (k = find_role_param(s, a, role, &r, ret_error)) < 0)
+                return k;
+        tu = snap_find_user(s, name);
+        if (tu != SNAP_NONE && !peer->admin && !policy_may_read_user(s, peer, name))
+                /* Say no more than that the name is taken. */
+                return fail(ret_error, -EEXIST, "user '%s' already exists", name);
+        if (tu != SNAP_NONE && membership_direct(s, tu, a) != SNAP_NONE)
+                return fail(ret_error, -EEXIST,
+                            "user '%s' already has a role in account '%s': change it with 'callrolectl user set'", name,
+                            account);
+        if (peer->admin)
+                return 0;
+
+        k = peer_authority(s, pu, a, "users.create", "add", &pm, ret_error);
+        if (k < 0)
+                return k;
+        k = peer_outranks_role(s, pu, pm, name, r, ret_error);
+        if (k < 0 || tu == SNAP_NONE)
+                return k;
+        /* Adding a role to an existing user: they must rank below the peer
+         * where the new role applies, and everywhere if the user as a whole
+         * changes. */
+        k = peer_outranks_user(s, pu, pm, tu, a, "change", ret_error);
+        if (k < 0)
+                return k;
+        if (has_param(p, "enabled") || has_param(p, "display-name"))
+                return peer_may_touch_everywhere(s, pu, tu, "users.edit", "change", ret_error);
+        return 0;
+}
+
+/* The account a membership change is about: the given one, else the user's
+ * only one, else default. */
+static int user_account(const Snapshot *s, uint32_t tu, const char *account, uint32_t *ret, char **ret_error) {
+        const SnapUser *su = snap_users(s, tu);
+        Str o = {};
+        _cleanup_free_ char *list = NULL;
+
+        if (!isempty(account))
+                return find_account_param(s, account, ret, ret_error);
+        if (su->n_memberships == 1) {
+                *ret = snap_memberships(s, su->first_membership)->account;
+                return 0;
+        }
+        if (su->n_memberships == 0)
+                return find_account_param(s, "default", ret, ret_error);
+        for (uint32_t i = 0; i < su->n_memberships; i++)
+                str_addf(&o, "%s%s", i ? ", " : "",
+                         account_name(s, snap_memberships(s, su->first_membership + i)->account));
+        list = str_take(&o);
+        if (!list)
+                return -ENOMEM;
+        return fail(ret_error, -ENOTUNIQ, "user '%s' belongs to accounts %s: say which with --account",
+                    user_name(s, tu), list);
+}
+
+/* The target of user.set/user.delete; one the peer may not see does not
+ * exist for it. */
+static int find_target_user(const Snapshot *s, const Peer *peer, const char *name, uint32_t *ret, char **ret_error) {
+        uint32_t tu = snap_find_user(s, name);
+        if (tu == SNAP_NONE || !policy_may_read_user(s, peer, name))
+                return fail(ret_error, -ENOENT, "unknown user '%s'", name);
+        *ret = tu;
+        return 0;
+}
+
+static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
+                              char **ret_error) {
+        static const char *const membership_keys[] = { "role", "groups", "ivrs", "acg", "only" };
+        const char *name, *role = param(p, "role");
+        bool membership_change = false, user_change = has_param(p, "enabled") || has_param(p, "display-name");
+        uint32_t tu = SNAP_NONE, a = SNAP_NONE, r = SNAP_NONE, pm = SNAP_NONE;
+        int k;
+
+        if ((k = need_name(p, "name", "user.set", &name, ret_error)) < 0 ||
+            (k = check_enabled_param(p, "user.set", ret_error)) < 0 ||
+            (k = find_target_user(s, peer, name, &tu, ret_error)) < 0)
+                return k;
+        for (size_t i = 0; i < ELEMENTSOF(membership_keys); i++)
+                membership_change = membership_change || has_param(p, membership_keys[i]);
+        if (!membership_change && !user_change)
+                return fail(ret_error, -EINVAL,
+                            "user.set: nothing to change for '%s'; give a role, groups, ivrs, acg, only, enabled or "
+                            "display-name", name);
+        if (membership_change) {
+                if ((k = user_account(s, tu, param(p, "account"), &a, ret_error)) < 0)
+                        return k;
+                if (has_param(p, "role")) {
+                        if (isempty(role) || name_is_valid(role) < 0)
+                                return fail(ret_error, -EINVAL, "user.set: '%s' is not a valid role name",
+                                            role ? role : "");
+                        if ((k = find_role_param(s, a, role, &r, ret_error)) < 0)
+                                return k;
+                } else if (membership_direct(s, tu, a) == SNAP_NONE)
+                        return fail(ret_error, -ENOENT, "user '%s' has no role in account '%s': give one with --role",
+                                    name, account_name(s, a));
+        } else if (!isempty(param(p, "account")) && (k = find_account_param(s, param(p, "account"), &a, ret_error)) < 0)
+                return k;
+        if (peer->admin)
+                return 0;
+
+        if (membership_change) {
+                k = peer_authority(s, pu, a, "users.edit", "change", &pm, ret_error);
+                if (k < 0)
+                        return k;
+                k = peer_outranks_user(s, pu, pm, tu, a, "change", ret_error);
+                if (k < 0)
+                        return k;
+                if (r != SNAP_NONE && (k = peer_outranks_role(s, pu, pm, name, r, ret_error)) < 0)
+                        return k;
+        }
+        if (user_change)
+                return peer_may_touch_everywhere(s, pu, tu, "users.edit", "change", ret_error);
+        return 0;
+}
+
+static int authorize_user_delete(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
+                                 char **ret_error) {
+        const char *name, *account = param(p, "account");
+        uint32_t tu = SNAP_NONE, a = SNAP_NONE, pm = SNAP_NONE;
+        int k;
+
+        if ((k = need_name(p, "name", "user.delete", &name, ret_error)) < 0 ||
+            (k = find_target_user(s, peer, name, &tu, ret_error)) < 0)
+                return k;
+        if (isempty(account))
+                /* The whole user goes. */
+                return peer->admin ? 0 : peer_may_touch_everywhere(s, pu, tu, "users.delete", "delete", ret_error);
+        if ((k = find_account_param(s, account, &a, ret_error)) < 0)
+                return k;
+        if (membership_direct(s, tu, a) == SNAP_NONE)
+                return fail(ret_error, -ENOENT, "user '%s' has no role in account '%s'", name, account);
+        if (peer->admin)
+                return 0;
+        k = peer_authority(s, pu, a, "users.delete", "delete", &pm, ret_error);
+        if (k < 0)
+                return k;
+        return peer_outranks_user(s, pu, pm, tu, a, "delete", ret_error);
+}
+
+static int authorize_role_add(const Snapshot *s, const struct cr_record *p, char **ret_error) {
+        const char *role, *account = param(p, "account"), *rank = param(p, "rank");
+        const struct cr_field *grants = cr_record_field(p, "grants");
+        uint32_t a;
+        char *end = NULL;
+        long long v;
+        int k;
+
+        if ((k = need_name(p, "role", "role.add", &role, ret_error)) < 0)
+                return k;
+        if (isempty(account))
+                account = "default";
+        if ((k = find_account_param(s, account, &a, ret_error)) < 0)
+                return k;
+        if (snap_find_role(s, a, role) != SNAP_NONE)
+                return fail(ret_error, -EEXIST, "role '%s' already exists in account '%s'", role, account);
+        if (isempty(rank))
+                return fail(ret_error, -EINVAL, "role.add: give the role's rank (an integer; higher outranks lower)");
+        errno = 0;
+        v = strtoll(rank, &end, 10);
+        if (errno != 0 || !end || *end || end == rank)
+                return fail(ret_error, -EINVAL, "role.add: rank '%s' is not an integer", rank);
+        (void) v;
+        for (size_t i = 0; grants && i < grants->n_values; i++) {
+                _cleanup_free_ char *err = NULL;
+                ModelGrant g = {};
+                bool known;
+
+                k = grant_parse(grants->values[i], &g, &err);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0)
+                        return fail(ret_error, k, "%s", err ? err : "invalid grant");
+                known = snap_find_permission(s, g.permission) != SNAP_NONE;
+                if (!known)
+                        k = fail(ret_error, -ENOENT,
+                                 "unknown permission '%s' in grant '%s': add it with 'callrolectl permission add %s'",
+                                 g.permission, grants->values[i], g.permission);
+                grant_done(&g);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int authorize_role_delete(const Snapshot *s, const struct cr_record *p, char **ret_error) {
+        const char *role, *account = param(p, "account");
+        uint32_t a, r, held = 0, example = SNAP_NONE;
+        int k;
+
+        if ((k = need_name(p, "role", "role.delete", &role, ret_error)) < 0)
+                return k;
+        if (isempty(account))
+                account = "default";
+        if ((k = find_account_param(s, account, &a, ret_error)) < 0)
+                return k;
+        r = snap_find_role(s, a, role);
+        if (r == SNAP_NONE)
+                return fail(ret_error, -ENOENT, "unknown role '%s' in account '%s'", role, account);
+        for (uint32_t m = 0; m < s->n_memberships; m++)
+                if (snap_memberships(s, m)->role == r) {
+                        if (held++ == 0)
+                                example = snap_memberships(s, m)->user;
+                }
+        if (held > 0)
+                return fail(ret_error, -EBUSY,
+                            "role '%s' in account '%s' is held by %" PRIu32 " user(s), '%s' among them: give them "
+                            "another role first", role, account, held, user_name(s, example));
+        return 0;
+}
+
+int policy_authorize(const Snapshot *s, const Peer *peer, int type, const struct cr_record *params,
+                     char **ret_error) {
+        uint32_t pu = SNAP_NONE, a;
+        const char *name;
+        int k;
+
+        if (!s || !peer)
+                return -EINVAL;
+        if (!peer->admin) {
+                if (peer->user)
+                        pu = snap_find_user(s, peer->user);
+                if (pu == SNAP_NONE)
+                        return fail(ret_error, -EPERM,
+                                    "uid %u is not a callrole administrator and maps to no callrole user",
+                                    (unsigned) peer->uid);
+                if (!snap_users(s, pu)->enabled)
+                        return fail(ret_error, -EPERM, "callrole user '%s' is disabled and may not change anything",
+                                    peer->user);
+        }
+
+        switch (type) {
+        case CR_MSG_USER_ADD:
+                return authorize_user_add(s, peer, pu, params, ret_error);
+        case CR_MSG_USER_SET:
+                return authorize_user_set(s, peer, pu, params, ret_error);
+        case CR_MSG_USER_DELETE:
+                return authorize_user_delete(s, peer, pu, params, ret_error);
+        case CR_MSG_PERMISSION_ADD:
+                if ((k = need_admin(peer, type, ret_error)) < 0 ||
+                    (k = need_name(params, "name", "permission.add", &name, ret_error)) < 0)
+                        return k;
+                if (snap_find_permission(s, name) != SNAP_NONE)
+                        return fail(ret_error, -EEXIST, "permission '%s' already exists", name);
+                return 0;
+        case CR_MSG_ACCOUNT_ADD:
+                if ((k = need_admin(peer, type, ret_error)) < 0 ||
+                    (k = need_name(params, "name", "account.add", &name, ret_error)) < 0)
+                        return k;
+                if (snap_find_account(s, name) != SNAP_NONE)
+                        return fail(ret_error, -EEXIST, "account '%s' already exists", name);
+                if (!isempty(param(params, "parent")) &&
+                    (k = find_account_param(s, param(params, "parent"), &a, ret_error)) < 0)
+                        return k;
+                return 0;
+        case CR_MSG_ACCOUNT_SET:
+                if ((k = need_admin(peer, type, ret_error)) < 0 ||
+                    (k = need_name(params, "name", "account.set", &name, ret_error)) < 0)
+                        return k;
+                return find_account_param(s, name, &a, ret_error);
+        case CR_MSG_PLAN_SET:
+                if ((k = need_admin(peer, type, ret_error)) < 0)
+                        return k;
+                return need_name(params, "name", "plan.set", &name, ret_error);
+        case CR_MSG_ROLE_ADD:
+                if ((k = need_admin(peer, type, ret_error)) < 0)
+                        return k;
+                return authorize_role_add(s, params, ret_error);
+        case CR_MSG_ROLE_DELETE:
+                if ((k = need_admin(peer, type, ret_error)) < 0)
+                        return k;
+                return authorize_role_delete(s, params, ret_error);
+        case CR_MSG_RULE_ADD: {
+                const char *account = param(params, "account");
+                if ((k = need_admin(peer, type, ret_error)) < 0)
+                        return k;
+                if (isempty(param(params, "if")) || isempty(param(params, "requires")))
+                        return fail(ret_error, -EINVAL, "rule.add: give both 'if' and 'requires' patterns");
+                return find_account_param(s, isempty(account) ? "default" : account, &a, ret_error);
+        }
+        case CR_MSG_IMPORT:
+        case CR_MSG_PROFILE_LOAD:
+                return need_admin(peer, type, ret_error);
+        default:
+                return fail(ret_error, -EINVAL, "message type 0x%02x is not a change", (unsigned) type);
+        }
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+static void bits_matching(const Snapshot *s, uint64_t *bits, const char *pattern) {
+        memset(bits, 0, (size_t) s->n_words * sizeof(uint64_t));
+        for (uint32_t p = 0; p < s->n_permissions; p++)
+                if (fnmatch(pattern, permission_name(s, p), 0) == 0)
+                        bits[p / 64] |= UINT64_C(1) << (p % 64);
+}
+
+/*
+ * Rule "holding a permission matching IF requires holding one matching
+ * REQUIRES": a permission never satisfies the rule it triggers, so a role
+ * triggered by p needs some q ≠ p.  That makes "reports.view_tab requires
+ * reports.*" mean something (view_tab alone is not enough), while the pair
+ * "reports.view_tab requires reports.*.view" / "reports.*.view requires
+ * reports.view_tab" is satisfied by a role holding both kinds.
+ *
+ * Returns the first permission of the role that breaks the rule, or
+ * SNAP_NONE.
+ */
+static uint32_t rule_breach(const Snapshot *s, const uint64_t *if_bits, const uint64_t *req_bits, uint32_t r) {
+        const uint64_t *held = snap_bits(s, snap_roles(s, r)->bits);
+        uint32_t first_trigger = SNAP_NONE, n_req = 0, req = SNAP_NONE;
+
+        for (uint32_t p = 0; p < s->n_permissions; p++) {
+                uint64_t bit = UINT64_C(1) << (p % 64);
+                if (!(held[p / 64] & bit))
+                        continue;
+                if ((if_bits[p / 64] & bit) && first_trigger == SNAP_NONE)
+                        first_trigger = p;
+                if (req_bits[p / 64] & bit) {
+                        n_req++;
+                        req = p;
+                }
+        }
+        if (first_trigger == SNAP_NONE || n_req >= 2)
+                return SNAP_NONE;
+        if (n_req == 0)
+                return first_trigger;
+        /* One candidate: it fails only the trigger that is itself. */
+        return (if_bits[req / 64] >> (req % 64)) & 1 ? req : SNAP_NONE;
+}
+
+static int validate_rules(const Snapshot *s, char **ret_error) {
+        _cleanup_free_ uint64_t *if_bits = NULL, *req_bits = NULL;
+
+        if (s->n_rules == 0)
+                return 0;
+        if_bits = calloc(s->n_words, sizeof(uint64_t));
+        req_bits = calloc(s->n_words, sizeof(uint64_t));
+        if (!if_bits || !req_bits)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < s->n_rules; i++) {
+                const SnapRule *rule = snap_rules(s, i);
+                const char *ifp = snap_str(s, rule->if_pattern), *reqp = snap_str(s, rule->requires_pattern);
+
+                bits_matching(s, if_bits, ifp);
+                bits_matching(s, req_bits, reqp);
+                for (uint32_t r = 0; r < s->n_roles; r++) {
+                        const SnapRole *sr = snap_roles(s, r);
+                        uint32_t p;
+                        bool self;
+
+                        if (!account_is_under(s, sr->account, rule->account))
+                                continue;
+                        p = rule_breach(s, if_bits, req_bits, r);
+                        if (p == SNAP_NONE)
+                                continue;
+                        self = (req_bits[p / 64] >> (p % 64)) & 1;
+                        return fail(ret_error, -EINVAL,
+                                    "role '%s' in account '%s' holds %s but %s %s: add one (rule of account '%s')",
+                                    role_id(s, r), account_name(s, sr->account), permission_name(s, p),
+                                    self ? "no other permission matching" : "none of", reqp,
+                                    account_name(s, rule->account));
+                }
+        }
+        return 0;
+}
+
+int policy_validate(const Snapshot *s, char **ret_error) {
+        int k;
+
+        if (!s)
+                return -EINVAL;
+        /* A membership's role must be of its account or an agency above. */
+        for (uint32_t m = 0; m < s->n_memberships; m++) {
+                const SnapMembership *sm = snap_memberships(s, m);
+                uint32_t ra = snap_roles(s, sm->role)->account;
+                if (!account_is_under(s, sm->account, ra))
+                        return fail(ret_error, -EINVAL,
+                                    "user '%s' has role '%s' of account '%s' in account '%s', which is neither that "
+                                    "account nor one of its sub-accounts: use a role of '%s' or of its agencies",
+                                    user_name(s, sm->user), role_id(s, sm->role), account_name(s, ra),
+                                    account_name(s, sm->account), account_name(s, sm->account));
+        }
+        k = validate_rules(s, ret_error);
+        if (k < 0)
+                return k;
+        for (uint32_t a = 0; a < s->n_accounts; a++) {
+                const SnapAccount *sa = snap_accounts(s, a);
+                if (sa->seats >= 0 && (int64_t) sa->n_members > sa->seats)
+                        return fail(ret_error, -EDQUOT,
+                                    "account '%s' has %" PRId64 " seats and %" PRIu32 " users: remove users or raise "
+                                    "the seats with 'callrolectl account set'", account_name(s, a), sa->seats,
+                                    sa->n_members);
+        }
+        return 0;
+}
+
+/* ---- audit descriptions ------------------------------------------------- */
+
+char *policy_describe_user(const Snapshot *s, const char *user) {
+        const SnapUser *su;
+        uint32_t u;
+        Str o = {};
+
+        if (!s || !user)
+                return NULL;
+        u = snap_find_user(s, user);
+        if (u == SNAP_NONE)
+                return NULL;
+        su = snap_users(s, u);
+        str_addf(&o, "%s", user);
+        if (su->display_name != SNAP_NONE)
+                str_addf(&o, " (%s)", snap_str(s, su->display_name));
+        str_addf(&o, " %s", su->enabled ? "enabled" : "disabled");
+        for (uint32_t i = 0; i < su->n_memberships; i++) {
+                const SnapMembership *sm = snap_memberships(s, su->first_membership + i);
+                static const char *const names[] = { "groups", "ivrs", "acg", "only" };
+                uint32_t lists[] = { sm->groups, sm->ivrs, sm->acg, sm->only };
+                uint32_t ra = snap_roles(s, sm->role)->account;
+
+                str_addf(&o, "; %s: ", account_name(s, sm->account));
+                if (ra != sm->account)
+                        str_addf(&o, "%s/", account_name(s, ra));
+                str_addf(&o, "%s", role_id(s, sm->role));
+                for (size_t j = 0; j < ELEMENTSOF(names); j++) {
+                        if (snap_list_n(s, lists[j]) == 0)
+                                continue;
+                        str_addf(&o, " %s=", names[j]);
+                        str_list(&o, s, lists[j], ",");
+                }
+        }
+        return str_take(&o);
+}
+
+char *policy_describe_role(const Snapshot *s, const char *account, const char *role) {
+        const SnapRole *sr;
+        uint32_t a, r;
+        Str o = {};
+
+        if (!s || !role)
+                return NULL;
+        a = snap_find_account(s, isempty(account) ? "default" : account);
+        r = snap_find_role(s, a, role);
+        if (r == SNAP_NONE)
+                return NULL;
+        sr = snap_roles(s, r);
+        str_addf(&o, "%s (%s) rank %" PRId64 ":", role, role_title(s, r), sr->rank);
+        for (uint32_t i = 0; i < sr->n_grants; i++)
+                str_addf(&o, "%s%s", i ? ", " : " ", snap_str(s, snap_grants(s, sr->first_grant + i)->text));
+        return str_take(&o);
+}

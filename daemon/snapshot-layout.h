@@ -1,0 +1,263 @@
+/*
+ * snapshot-layout.h: the bytes of a compiled Snapshot, shared by the
+ * compiler (snapshot.c) and its one reader (policy.c).  Internal to the
+ * daemon; nothing outside daemon/ may depend on it.
+ *
+ * The buffer, in order (every table starts 8-aligned):
+ *
+ *   struct Snapshot          the header: magic, version, sizes, table offsets
+ *   SnapPermission[n]        name, description, builtin
+ *   SnapPlan[n]              name, features (string list of fnmatch patterns)
+ *   SnapAccount[n]           name, parent index, plan, effective plan and its
+ *                            bitset, hidden-by-ancestors bitset, ...
+ *   SnapRole[n]              account index, id, title, rank, permission bitset,
+ *                            its run of grants
+ *   SnapGrant[n]             grouped by role
+ *   SnapRule[n]
+ *   SnapUser[n]              sorted by name (user.list pages by name)
+ *   SnapMembership[n]        grouped by user, in the user order
+ *   hash tables              u32 slots, SNAP_NONE when empty: users, permissions
+ *                            and accounts by name, roles by (account, id)
+ *   data                     u64 bitsets (8-aligned), lists (u32 count then
+ *                            u32 items, 4-aligned) and NUL-terminated strings
+ *                            (deduplicated), interleaved as the compiler
+ *                            appended them
+ *
+ * Every reference is a u32: an index into a table (SNAP_NONE for "none") or
+ * an offset from the start of the buffer (SNAP_NONE for a NULL string).
+ * Lists are never SNAP_NONE: an empty list points at the shared empty list.
+ * A bitset has hdr->n_words u64 words; bit i is permission index i.
+ *
+ * Invariants (checked by tests/test-snapshot.c):
+ *   1. Every offset is < size and aligned for what it names; every index is
+ *      < its table's count or SNAP_NONE.
+ *   2. Hash tables have a power-of-two number of slots, at least twice the
+ *      entries, so probing always meets an empty slot.
+ *   3. Account parents form a forest (no cycles): walking parents ends
+ *      within n_accounts steps.
+ *   4. Each user has at most one membership per account, and every
+ *      membership's role exists.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "snapshot.h"
+
+#define SNAP_NONE UINT32_MAX
+
+struct Snapshot {
+        char magic[8];
+        uint32_t version;
+        uint32_t header_size;
+        uint64_t generation;
+        uint64_t size;
+
+        uint32_t n_words;               /* u64 words per permission bitset, ≥ 1 */
+        uint32_t n_permissions, n_plans, n_accounts, n_roles, n_grants, n_rules, n_users, n_memberships;
+        uint32_t permissions, plans, accounts, roles, grants, rules, users, memberships; /* table offsets */
+
+        uint32_t user_hash, user_hash_size;
+        uint32_t permission_hash, permission_hash_size;
+        uint32_t account_hash, account_hash_size;
+        uint32_t role_hash, role_hash_size;
+
+        uint32_t all_bits;              /* bitset with every permission set */
+        uint32_t empty_list;            /* the shared empty list */
+        uint32_t data;                  /* start of the data area */
+        uint32_t _pad;
+};
+
+typedef struct SnapPermission {
+        uint32_t name;                  /* first field: found by name */
+        uint32_t description;           /* string or SNAP_NONE */
+        uint32_t builtin;
+} SnapPermission;
+
+typedef struct SnapPlan {
+        uint32_t name;
+        uint32_t features;              /* list of strings */
+} SnapPlan;
+
+typedef struct SnapAccount {
+        uint32_t name;
+        uint32_t parent;                /* account index or SNAP_NONE */
+        uint32_t plan;                  /* own plan name, or SNAP_NONE: inherited */
+        uint32_t eff_plan;              /* plan in force (own or nearest ancestor's), SNAP_NONE: none, all allowed */
+        uint32_t plan_bits;             /* bitset: permissions the plan in force allows */
+        uint32_t hidden_bits;           /* bitset: permissions hidden by an ancestor */
+        uint32_t hidden;                /* list of own patterns (hidden from sub-accounts) */
+        uint32_t attrs;                 /* list of "key=value" */
+        uint32_t held_roles;            /* list of role indices held by direct members */
+        uint32_t n_members;             /* users with a direct membership */
+        int64_t seats;                  /* < 0: unlimited */
+} SnapAccount;
+
+typedef struct SnapRole {
+        uint32_t id;
+        uint32_t account;               /* account index */
+        uint32_t title;
+        uint32_t bits;                  /* bitset of permissions held by any grant */
+        uint32_t first_grant, n_grants;
+        int64_t rank;
+} SnapRole;
+
+typedef struct SnapGrant {
+        uint32_t permission;            /* permission index */
+        uint32_t scopes;                /* SCOPE_* */
+        uint32_t cond;                  /* COND_* */
+        uint32_t cond_key, cond_value;  /* strings or SNAP_NONE */
+        uint32_t text;                  /* as grant_format() writes it */
+} SnapGrant;
+
+typedef struct SnapRule {
+        uint32_t account;
+        uint32_t if_pattern, requires_pattern;
+} SnapRule;
+
+typedef struct SnapUser {
+        uint32_t name;
+        uint32_t display_name;          /* string or SNAP_NONE */
+        uint32_t enabled;
+        uint32_t first_membership, n_memberships;
+} SnapUser;
+
+typedef struct SnapMembership {
+        uint32_t user, account, role;   /* indices */
+        uint32_t groups, ivrs, acg;     /* lists of strings */
+        uint32_t only;                  /* list of patterns as given */
+        uint32_t only_bits;             /* bitset, or SNAP_NONE: not narrowed */
+} SnapMembership;
+
+_Static_assert(sizeof(struct Snapshot) % 8 == 0, "header keeps tables aligned");
+_Static_assert(sizeof(SnapAccount) % 8 == 0, "accounts carry an int64");
+_Static_assert(sizeof(SnapRole) % 8 == 0, "roles carry an int64");
+
+/* FNV-1a, 32 bit.  Roles mix in their account so that every account may
+ * have its own "admin". */
+static inline uint32_t snap_hash_str(const char *s) {
+        uint32_t h = 2166136261u;
+        for (; *s; s++) {
+                h ^= (uint8_t) *s;
+                h *= 16777619u;
+        }
+        return h;
+}
+
+static inline uint32_t snap_hash_role(uint32_t account, const char *id) {
+        uint32_t h = snap_hash_str(id) ^ (account * 0x9e3779b1u);
+        h ^= h >> 15;
+        h *= 0x85ebca6bu;
+        h ^= h >> 13;
+        return h;
+}
+
+static inline const uint8_t *snap_base(const Snapshot *s) {
+        return (const uint8_t *) s;
+}
+
+static inline const char *snap_str(const Snapshot *s, uint32_t off) {
+        return off == SNAP_NONE ? NULL : (const char *) snap_base(s) + off;
+}
+
+/* "" for a missing string: for records and messages. */
+static inline const char *snap_str_or_empty(const Snapshot *s, uint32_t off) {
+        return off == SNAP_NONE ? "" : (const char *) snap_base(s) + off;
+}
+
+static inline const uint32_t *snap_u32(const Snapshot *s, uint32_t off) {
+        return (const uint32_t *) (const void *) (snap_base(s) + off);
+}
+
+static inline const uint64_t *snap_bits(const Snapshot *s, uint32_t off) {
+        return (const uint64_t *) (const void *) (snap_base(s) + off);
+}
+
+static inline bool snap_bit(const Snapshot *s, uint32_t bits, uint32_t i) {
+        return (snap_bits(s, bits)[i / 64] >> (i % 64)) & 1;
+}
+
+static inline uint32_t snap_list_n(const Snapshot *s, uint32_t list) {
+        return snap_u32(s, list)[0];
+}
+
+static inline uint32_t snap_list_item(const Snapshot *s, uint32_t list, uint32_t i) {
+        return snap_u32(s, list)[1 + i];
+}
+
+static inline const char *snap_list_str(const Snapshot *s, uint32_t list, uint32_t i) {
+        return snap_str(s, snap_list_item(s, list, i));
+}
+
+static inline bool snap_list_contains(const Snapshot *s, uint32_t list, const char *v) {
+        uint32_t n = snap_list_n(s, list);
+        for (uint32_t i = 0; i < n; i++)
+                if (strcmp(snap_list_str(s, list, i), v) == 0)
+                        return true;
+        return false;
+}
+
+#define SNAP_TABLE(type, field, count)                                                       \
+        static inline const type *snap_##field(const Snapshot *s, uint32_t i) {              \
+                return (const type *) (const void *) (snap_base(s) + s->field) + i;          \
+        }
+SNAP_TABLE(SnapPermission, permissions, n_permissions)
+SNAP_TABLE(SnapPlan, plans, n_plans)
+SNAP_TABLE(SnapAccount, accounts, n_accounts)
+SNAP_TABLE(SnapRole, roles, n_roles)
+SNAP_TABLE(SnapGrant, grants, n_grants)
+SNAP_TABLE(SnapRule, rules, n_rules)
+SNAP_TABLE(SnapUser, users, n_users)
+SNAP_TABLE(SnapMembership, memberships, n_memberships)
+#undef SNAP_TABLE
+
+/* Looks name up in a hash table whose entries' first field is their name. */
+static inline uint32_t snap_find_name(const Snapshot *s, uint32_t hash, uint32_t hash_size, uint32_t table,
+                                      size_t stride, const char *name) {
+        const uint32_t *slots = snap_u32(s, hash);
+        uint32_t mask = hash_size - 1;
+
+        if (!name)
+                return SNAP_NONE;
+        for (uint32_t i = snap_hash_str(name) & mask;; i = (i + 1) & mask) {
+                uint32_t idx = slots[i], name_off;
+                if (idx == SNAP_NONE)
+                        return SNAP_NONE;
+                memcpy(&name_off, snap_base(s) + table + (size_t) idx * stride, sizeof(name_off));
+                if (strcmp(snap_str(s, name_off), name) == 0)
+                        return idx;
+        }
+}
+
+static inline uint32_t snap_find_user(const Snapshot *s, const char *name) {
+        return snap_find_name(s, s->user_hash, s->user_hash_size, s->users, sizeof(SnapUser), name);
+}
+
+static inline uint32_t snap_find_permission(const Snapshot *s, const char *name) {
+        return snap_find_name(s, s->permission_hash, s->permission_hash_size, s->permissions,
+                              sizeof(SnapPermission), name);
+}
+
+static inline uint32_t snap_find_account(const Snapshot *s, const char *name) {
+        return snap_find_name(s, s->account_hash, s->account_hash_size, s->accounts, sizeof(SnapAccount), name);
+}
+
+/* The role id of exactly this account (not its agencies). */
+static inline uint32_t snap_find_role(const Snapshot *s, uint32_t account, const char *id) {
+        const uint32_t *slots = snap_u32(s, s->role_hash);
+        uint32_t mask = s->role_hash_size - 1;
+
+        if (!id || account == SNAP_NONE)
+                return SNAP_NONE;
+        for (uint32_t i = snap_hash_role(account, id) & mask;; i = (i + 1) & mask) {
+                uint32_t idx = slots[i];
+                const SnapRole *r;
+                if (idx == SNAP_NONE)
+                        return SNAP_NONE;
+                r = snap_roles(s, idx);
+                if (r->account == account && strcmp(snap_str(s, r->id), id) == 0)
+                        return idx;
+        }
+}

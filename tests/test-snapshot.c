@@ -1,0 +1,632 @@
+/*
+ * test-snapshot.c: unit tests of the snapshot compiler (daemon/snapshot.c).
+ *
+ * Builds Models by hand, compiles them and checks the flat buffer directly
+ * through snapshot-layout.h: the header, the lookups, that every offset and
+ * index in the buffer stays inside it (walking every table), bitsets wider
+ * than one word, that the bytes are position-independent and deterministic,
+ * and that models the store should never produce are refused with -EINVAL.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "model.h"
+#include "snapshot-layout.h"
+#include "snapshot.h"
+
+/* ---- building models ---------------------------------------------------- */
+
+static char *xstrdup(const char *s) {
+        char *c;
+        if (!s)
+                return NULL;
+        c = strdup(s);
+        assert_non_null(c);
+        return c;
+}
+
+/* strv from a comma-separated list; NULL or "" gives NULL. */
+static char **sv(const char *csv) {
+        _cleanup_free_ char *copy = NULL;
+        char **l = NULL, *save = NULL;
+
+        if (isempty(csv))
+                return NULL;
+        copy = xstrdup(csv);
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                assert_int_equal(strv_extend(&l, t), 0);
+        return l;
+}
+
+#define GROW(arr, n)                                                          \
+        ({                                                                    \
+                __typeof__(arr) _g = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
+                assert_non_null(_g);                                          \
+                (arr) = _g;                                                   \
+                memset(&(arr)[(n)], 0, sizeof(*(arr)));                       \
+                &(arr)[(n)++];                                                \
+        })
+
+static void add_permission(Model *m, const char *name) {
+        ModelPermission *p = GROW(m->permissions, m->n_permissions);
+        p->name = xstrdup(name);
+        p->builtin = true;
+}
+
+static ModelAccount *add_account(Model *m, const char *name, const char *parent, const char *plan, int64_t seats) {
+        ModelAccount *a = GROW(m->accounts, m->n_accounts);
+        a->name = xstrdup(name);
+        a->parent = xstrdup(parent);
+        a->plan = xstrdup(plan);
+        a->seats = seats;
+        return a;
+}
+
+static ModelRole *add_role(Model *m, const char *account, const char *id, int64_t rank, const char *grants) {
+        ModelRole *r = GROW(m->roles, m->n_roles);
+        _cleanup_strv_free_ char **l = sv(grants);
+
+        r->account = xstrdup(account);
+        r->id = xstrdup(id);
+        r->title = xstrdup(id);
+        r->rank = rank;
+        for (char **g = l; g && *g; g++) {
+                ModelGrant *mg = GROW(r->grants, r->n_grants);
+                char *err = NULL;
+                assert_int_equal(grant_parse(*g, mg, &err), 0);
+        }
+        return r;
+}
+
+static ModelUser *add_user(Model *m, const char *name) {
+        ModelUser *u = GROW(m->users, m->n_users);
+        u->name = xstrdup(name);
+        u->enabled = true;
+        return u;
+}
+
+static ModelMembership *add_membership(ModelUser *u, const char *account, const char *role) {
+        ModelMembership *mm = GROW(u->memberships, u->n_memberships);
+        mm->account = xstrdup(account);
+        mm->role = xstrdup(role);
+        return mm;
+}
+
+static Model *populated_model(void) {
+        Model *m = model_new();
+        ModelUser *u;
+        ModelPlan *plan;
+
+        assert_non_null(m);
+        add_permission(m, "login");
+        add_permission(m, "calls.view");
+        add_permission(m, "calls.export");
+        add_permission(m, "users.view");
+        add_permission(m, "billing.invoices.view");
+
+        plan = GROW(m->plans, m->n_plans);
+        plan->name = xstrdup("basic");
+        plan->features = sv("login,calls.*");
+
+        add_account(m, "default", NULL, NULL, -1);
+        add_account(m, "acme", NULL, "basic", -1)->hidden = sv("calls.export");
+        add_account(m, "sub", "acme", NULL, 10)->attrs = sv("billing=customer");
+
+        add_role(m, "default", "agent", 10, "login,calls.view@assigned");
+        add_role(m, "default", "admin", 70, "login,calls.view,calls.export,users.view,"
+                                             "billing.invoices.view/no-role=partner");
+        add_role(m, "acme", "admin", 90, "login,calls.view,calls.export");
+        add_role(m, "default", "partner", 80, "login");
+
+        u = add_user(m, "zoe");
+        add_membership(u, "default", "agent")->groups = sv("g1,g2");
+        u = add_user(m, "alice");
+        u->display_name = xstrdup("Alice A.");
+        add_membership(u, "default", "admin");
+        add_membership(u, "sub", "admin")->only = sv("login,calls.*");
+        u = add_user(m, "nobody");
+        u = add_user(m, "mike");
+        add_membership(u, "acme", "admin");
+
+        {
+                ModelRule *r = GROW(m->rules, m->n_rules);
+                r->account = xstrdup("default");
+                r->if_pattern = xstrdup("calls.export");
+                r->requires_pattern = xstrdup("calls.view");
+        }
+        return m;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Model *, model_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Snapshot *, snapshot_free);
+
+/* ---- walking the buffer ------------------------------------------------- */
+
+typedef struct Walk {
+        const Snapshot *s;
+        size_t size;
+} Walk;
+
+static void check_string(const Walk *w, uint32_t off, bool may_be_none) {
+        if (off == SNAP_NONE) {
+                assert_true(may_be_none);
+                return;
+        }
+        assert_true(off >= w->s->data);
+        assert_true(off < w->size);
+        assert_non_null(memchr((const char *) w->s + off, 0, w->size - off));
+}
+
+static void check_list(const Walk *w, uint32_t off, bool of_strings, uint32_t index_limit) {
+        uint32_t n;
+
+        assert_int_not_equal(off, SNAP_NONE);
+        assert_true(off < w->size);
+        assert_int_equal(off % 4, 0);
+        assert_true(w->size - off >= 4);
+        n = snap_list_n(w->s, off);
+        assert_true((w->size - off) / 4 >= (size_t) n + 1);
+        for (uint32_t i = 0; i < n; i++) {
+                if (of_strings)
+                        check_string(w, snap_list_item(w->s, off, i), false);
+                else
+                        assert_true(snap_list_item(w->s, off, i) < index_limit);
+        }
+}
+
+static void check_bits(const Walk *w, uint32_t off) {
+        assert_int_not_equal(off, SNAP_NONE);
+        assert_true(off < w->size);
+        assert_int_equal(off % 8, 0);
+        assert_true(w->size - off >= (size_t) w->s->n_words * 8);
+        /* No bit beyond the last permission. */
+        for (uint32_t p = w->s->n_permissions; p < w->s->n_words * 64; p++)
+                assert_false(snap_bit(w->s, off, p));
+}
+
+static void check_table(const Walk *w, uint32_t off, uint32_t n, size_t stride) {
+        assert_true(off < w->size);
+        assert_int_equal(off % 8, 0);
+        assert_true((w->size - off) / stride >= n);
+}
+
+static void check_hash(const Walk *w, uint32_t off, uint32_t slots, uint32_t entries) {
+        uint32_t used = 0;
+        assert_true(slots >= 2);
+        assert_int_equal(slots & (slots - 1), 0);
+        assert_true(slots >= 2 * entries);
+        assert_int_equal(off % 4, 0);
+        assert_true(off < w->size);
+        assert_true((w->size - off) / 4 >= slots);
+        for (uint32_t i = 0; i < slots; i++) {
+                uint32_t idx = snap_u32(w->s, off)[i];
+                if (idx == SNAP_NONE)
+                        continue;
+                assert_true(idx < entries);
+                used++;
+        }
+        assert_int_equal(used, entries);
+}
+
+/* Invariant 1 of snapshot-layout.h, for every table entry. */
+static void walk_snapshot(const Snapshot *s) {
+        Walk w = { s, snapshot_size(s) };
+
+        assert_int_equal(w.size % 8, 0);
+        assert_int_equal(s->header_size, sizeof(Snapshot));
+        assert_true(s->data < w.size);
+        assert_true(s->n_words >= 1);
+        assert_true((uint64_t) s->n_words * 64 >= s->n_permissions);
+        check_table(&w, s->permissions, s->n_permissions, sizeof(SnapPermission));
+        check_table(&w, s->plans, s->n_plans, sizeof(SnapPlan));
+        check_table(&w, s->accounts, s->n_accounts, sizeof(SnapAccount));
+        check_table(&w, s->roles, s->n_roles, sizeof(SnapRole));
+        check_table(&w, s->grants, s->n_grants, sizeof(SnapGrant));
+        check_table(&w, s->rules, s->n_rules, sizeof(SnapRule));
+        check_table(&w, s->users, s->n_users, sizeof(SnapUser));
+        check_table(&w, s->memberships, s->n_memberships, sizeof(SnapMembership));
+        check_hash(&w, s->user_hash, s->user_hash_size, s->n_users);
+        check_hash(&w, s->permission_hash, s->permission_hash_size, s->n_permissions);
+        check_hash(&w, s->account_hash, s->account_hash_size, s->n_accounts);
+        check_hash(&w, s->role_hash, s->role_hash_size, s->n_roles);
+        check_list(&w, s->empty_list, true, 0);
+        assert_int_equal(snap_list_n(s, s->empty_list), 0);
+        check_bits(&w, s->all_bits);
+
+        for (uint32_t i = 0; i < s->n_permissions; i++) {
+                check_string(&w, snap_permissions(s, i)->name, false);
+                check_string(&w, snap_permissions(s, i)->description, true);
+                assert_true(snap_bit(s, s->all_bits, i));
+        }
+        for (uint32_t i = 0; i < s->n_plans; i++) {
+                check_string(&w, snap_plans(s, i)->name, false);
+                check_list(&w, snap_plans(s, i)->features, true, 0);
+        }
+        for (uint32_t i = 0; i < s->n_accounts; i++) {
+                const SnapAccount *a = snap_accounts(s, i);
+                uint32_t steps = 0;
+                check_string(&w, a->name, false);
+                check_string(&w, a->plan, true);
+                check_string(&w, a->eff_plan, true);
+                assert_true(a->parent == SNAP_NONE || a->parent < s->n_accounts);
+                for (uint32_t p = a->parent; p != SNAP_NONE; p = snap_accounts(s, p)->parent)
+                        assert_true(++steps <= s->n_accounts);
+                check_bits(&w, a->plan_bits);
+                check_bits(&w, a->hidden_bits);
+                check_list(&w, a->hidden, true, 0);
+                check_list(&w, a->attrs, true, 0);
+                check_list(&w, a->held_roles, false, s->n_roles);
+                assert_true(a->n_members <= s->n_memberships);
+        }
+        for (uint32_t i = 0; i < s->n_roles; i++) {
+                const SnapRole *r = snap_roles(s, i);
+                check_string(&w, r->id, false);
+                check_string(&w, r->title, false);
+                assert_true(r->account < s->n_accounts);
+                check_bits(&w, r->bits);
+                assert_true(r->first_grant <= s->n_grants && r->n_grants <= s->n_grants - r->first_grant);
+                for (uint32_t g = 0; g < r->n_grants; g++)
+                        assert_true(snap_bit(s, r->bits, snap_grants(s, r->first_grant + g)->permission));
+        }
+        for (uint32_t i = 0; i < s->n_grants; i++) {
+                const SnapGrant *g = snap_grants(s, i);
+                assert_true(g->permission < s->n_permissions);
+                assert_int_equal(g->scopes & ~(uint32_t) _SCOPE_ALL, 0);
+                assert_true(g->cond <= COND_ACCOUNT_ATTR);
+                check_string(&w, g->cond_key, g->cond == COND_NONE);
+                check_string(&w, g->cond_value, g->cond != COND_ACCOUNT_ATTR);
+                check_string(&w, g->text, false);
+        }
+        for (uint32_t i = 0; i < s->n_rules; i++) {
+                assert_true(snap_rules(s, i)->account < s->n_accounts);
+                check_string(&w, snap_rules(s, i)->if_pattern, false);
+                check_string(&w, snap_rules(s, i)->requires_pattern, false);
+        }
+        for (uint32_t i = 0; i < s->n_users; i++) {
+                const SnapUser *u = snap_users(s, i);
+                check_string(&w, u->name, false);
+                check_string(&w, u->display_name, true);
+                assert_true(u->first_membership <= s->n_memberships);
+                assert_true(u->n_memberships <= s->n_memberships - u->first_membership);
+                if (i > 0)
+                        assert_true(strcmp(snap_str(s, snap_users(s, i - 1)->name), snap_str(s, u->name)) < 0);
+                for (uint32_t j = 0; j < u->n_memberships; j++)
+                        assert_int_equal(snap_memberships(s, u->first_membership + j)->user, i);
+        }
+        for (uint32_t i = 0; i < s->n_memberships; i++) {
+                const SnapMembership *m = snap_memberships(s, i);
+                assert_true(m->user < s->n_users);
+                assert_true(m->account < s->n_accounts);
+                assert_true(m->role < s->n_roles);
+                check_list(&w, m->groups, true, 0);
+                check_list(&w, m->ivrs, true, 0);
+                check_list(&w, m->acg, true, 0);
+                check_list(&w, m->only, true, 0);
+                if (m->only_bits != SNAP_NONE)
+                        check_bits(&w, m->only_bits);
+        }
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_empty(void **state) {
+        _cleanup_(model_freep) Model *m = model_new();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+
+        assert_non_null(m);
+        assert_int_equal(snapshot_compile(m, 7, &s), 0);
+        assert_non_null(s);
+        assert_memory_equal(snapshot_data(s), SNAPSHOT_MAGIC, 8);
+        assert_int_equal(s->version, SNAPSHOT_VERSION);
+        assert_int_equal(snapshot_generation(s), 7);
+        assert_int_equal(s->size, snapshot_size(s));
+        assert_true(snapshot_size(s) >= sizeof(Snapshot));
+        assert_int_equal(snapshot_n_users(s), 0);
+        assert_int_equal(snapshot_n_roles(s), 0);
+        assert_int_equal(snapshot_n_accounts(s), 0);
+        assert_int_equal(snapshot_n_permissions(s), 0);
+        assert_int_equal(snap_find_user(s, "alice"), SNAP_NONE);
+        assert_int_equal(snap_find_account(s, "default"), SNAP_NONE);
+        assert_int_equal(snap_find_permission(s, "login"), SNAP_NONE);
+        walk_snapshot(s);
+}
+
+static void test_arguments(void **state) {
+        _cleanup_(model_freep) Model *m = model_new();
+        Snapshot *s = NULL;
+
+        assert_int_equal(snapshot_compile(NULL, 1, &s), -EINVAL);
+        assert_int_equal(snapshot_compile(m, 1, NULL), -EINVAL);
+        assert_null(s);
+        assert_null(snapshot_free(NULL));
+        assert_int_equal(snapshot_size(NULL), 0);
+        assert_int_equal(snapshot_generation(NULL), 0);
+}
+
+static void test_populated(void **state) {
+        _cleanup_(model_freep) Model *m = populated_model();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        uint32_t u, a, r, p;
+        const SnapUser *su;
+        const SnapMembership *sm;
+
+        assert_int_equal(snapshot_compile(m, 42, &s), 0);
+        walk_snapshot(s);
+        assert_int_equal(snapshot_generation(s), 42);
+        assert_int_equal(snapshot_n_users(s), 4);
+        assert_int_equal(snapshot_n_roles(s), 4);
+        assert_int_equal(snapshot_n_accounts(s), 3);
+        assert_int_equal(snapshot_n_permissions(s), 5);
+        assert_int_equal(s->n_memberships, 4);
+        assert_int_equal(s->n_grants, 2 + 5 + 3 + 1);
+
+        /* Users sorted by name, found by name. */
+        assert_string_equal(snap_str(s, snap_users(s, 0)->name), "alice");
+        assert_string_equal(snap_str(s, snap_users(s, 3)->name), "zoe");
+        u = snap_find_user(s, "alice");
+        assert_int_equal(u, 0);
+        su = snap_users(s, u);
+        assert_string_equal(snap_str(s, su->display_name), "Alice A.");
+        assert_int_equal(su->n_memberships, 2);
+        assert_int_equal(snap_find_user(s, "alicia"), SNAP_NONE);
+        assert_int_equal(snap_users(s, snap_find_user(s, "nobody"))->n_memberships, 0);
+        assert_int_equal(snap_users(s, snap_find_user(s, "nobody"))->display_name, SNAP_NONE);
+
+        /* Roles by (account, id): two accounts each have their own admin. */
+        a = snap_find_account(s, "default");
+        r = snap_find_role(s, a, "admin");
+        assert_int_not_equal(r, SNAP_NONE);
+        assert_int_equal(snap_roles(s, r)->rank, 70);
+        r = snap_find_role(s, snap_find_account(s, "acme"), "admin");
+        assert_int_equal(snap_roles(s, r)->rank, 90);
+        assert_int_equal(snap_find_role(s, snap_find_account(s, "sub"), "admin"), SNAP_NONE);
+        assert_int_equal(snap_find_role(s, a, "nope"), SNAP_NONE);
+
+        /* A membership names the role of the nearest account that has it:
+         * alice's admin in sub is acme's. */
+        sm = snap_memberships(s, su->first_membership + 1);
+        assert_int_equal(sm->account, snap_find_account(s, "sub"));
+        assert_int_equal(sm->role, snap_find_role(s, snap_find_account(s, "acme"), "admin"));
+        p = snap_find_permission(s, "calls.export");
+        assert_int_not_equal(sm->only_bits, SNAP_NONE);
+        assert_true(snap_bit(s, sm->only_bits, p));
+        assert_false(snap_bit(s, sm->only_bits, snap_find_permission(s, "users.view")));
+        assert_true(snap_bit(s, sm->only_bits, snap_find_permission(s, "calls.view")));
+        assert_true(snap_bit(s, sm->only_bits, snap_find_permission(s, "login")));
+        assert_int_equal(snap_memberships(s, su->first_membership)->only_bits, SNAP_NONE);
+
+        /* zoe's groups */
+        sm = snap_memberships(s, snap_users(s, snap_find_user(s, "zoe"))->first_membership);
+        assert_int_equal(snap_list_n(s, sm->groups), 2);
+        assert_string_equal(snap_list_str(s, sm->groups, 1), "g2");
+        assert_int_equal(sm->ivrs, s->empty_list);
+
+        /* Plans: default has none (everything), acme's is basic, sub
+         * inherits it; acme hides calls.export from sub only. */
+        {
+                const SnapAccount *def = snap_accounts(s, a), *acme = snap_accounts(s, snap_find_account(s, "acme")),
+                                  *sub = snap_accounts(s, snap_find_account(s, "sub"));
+                assert_int_equal(def->eff_plan, SNAP_NONE);
+                assert_int_equal(def->plan_bits, s->all_bits);
+                assert_string_equal(snap_str(s, acme->eff_plan), "basic");
+                assert_string_equal(snap_str(s, sub->eff_plan), "basic");
+                assert_int_equal(sub->plan, SNAP_NONE);
+                assert_true(snap_bit(s, sub->plan_bits, snap_find_permission(s, "calls.export")));
+                assert_false(snap_bit(s, sub->plan_bits, snap_find_permission(s, "users.view")));
+                assert_false(snap_bit(s, acme->hidden_bits, p));
+                assert_true(snap_bit(s, sub->hidden_bits, p));
+                assert_false(snap_bit(s, def->hidden_bits, p));
+                assert_int_equal(sub->parent, snap_find_account(s, "acme"));
+                assert_int_equal(sub->seats, 10);
+                assert_int_equal(def->seats, -1);
+                assert_int_equal(def->n_members, 2);
+                assert_int_equal(sub->n_members, 1);
+                assert_int_equal(snap_list_n(s, def->held_roles), 2);
+                assert_string_equal(snap_list_str(s, sub->attrs, 0), "billing=customer");
+        }
+
+        /* Grants keep their text and condition. */
+        r = snap_find_role(s, a, "admin");
+        {
+                const SnapRole *sr = snap_roles(s, r);
+                const SnapGrant *g = snap_grants(s, sr->first_grant + 4);
+                assert_int_equal(sr->n_grants, 5);
+                assert_int_equal(g->cond, COND_NO_ROLE);
+                assert_string_equal(snap_str(s, g->cond_key), "partner");
+                assert_string_equal(snap_str(s, g->text), "billing.invoices.view/no-role=partner");
+                /* Roles keep the model's order: role 0 is agent. */
+                assert_int_equal(snap_grants(s, snap_roles(s, 0)->first_grant + 1)->scopes, SCOPE_ASSIGNED);
+        }
+}
+
+/* A role's bitset spans several words: permissions 0, 63, 64, 129 of 150. */
+static void test_wide_bitset(void **state) {
+        _cleanup_(model_freep) Model *m = model_new();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        const SnapRole *r;
+        char name[32];
+
+        for (int i = 0; i < 150; i++) {
+                snprintf(name, sizeof(name), "perm.p%03d", i);
+                add_permission(m, name);
+        }
+        add_account(m, "default", NULL, NULL, -1);
+        add_role(m, "default", "wide", 1, "perm.p000,perm.p063,perm.p064,perm.p129");
+        assert_int_equal(snapshot_compile(m, 1, &s), 0);
+        walk_snapshot(s);
+        assert_int_equal(s->n_words, 3);
+        r = snap_roles(s, 0);
+        for (uint32_t p = 0; p < 150; p++) {
+                snprintf(name, sizeof(name), "perm.p%03u", p);
+                assert_int_equal(snap_find_permission(s, name), p);
+                assert_int_equal(snap_bit(s, r->bits, p), p == 0 || p == 63 || p == 64 || p == 129);
+                assert_true(snap_bit(s, s->all_bits, p));
+        }
+}
+
+/* The same model gives the same bytes, and a copy of them at another
+ * address answers the same: nothing in the buffer is a pointer. */
+static void test_position_independent(void **state) {
+        _cleanup_(model_freep) Model *m = populated_model();
+        _cleanup_(snapshot_freep) Snapshot *s1 = NULL, *s2 = NULL;
+        _cleanup_free_ void *copy = NULL;
+        const Snapshot *c;
+
+        assert_int_equal(snapshot_compile(m, 3, &s1), 0);
+        assert_int_equal(snapshot_compile(m, 3, &s2), 0);
+        assert_int_equal(snapshot_size(s1), snapshot_size(s2));
+        assert_memory_equal(snapshot_data(s1), snapshot_data(s2), snapshot_size(s1));
+
+        copy = malloc(snapshot_size(s1));
+        assert_non_null(copy);
+        memcpy(copy, snapshot_data(s1), snapshot_size(s1));
+        snapshot_free(TAKE_PTR(s1));
+        c = copy;
+        walk_snapshot(c);
+        assert_int_equal(snap_find_user(c, "zoe"), 3);
+        assert_int_equal(snap_roles(c, snap_find_role(c, snap_find_account(c, "acme"), "admin"))->rank, 90);
+}
+
+static void test_strings_deduplicated(void **state) {
+        _cleanup_(model_freep) Model *m = populated_model();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        uint32_t d, acme;
+
+        assert_int_equal(snapshot_compile(m, 1, &s), 0);
+        d = snap_find_account(s, "default");
+        acme = snap_find_account(s, "acme");
+        /* "admin" is the id of two roles and one string. */
+        assert_int_equal(snap_roles(s, snap_find_role(s, d, "admin"))->id,
+                         snap_roles(s, snap_find_role(s, acme, "admin"))->id);
+}
+
+/* Each broken model is refused; the output stays untouched. */
+static void expect_refused(Model *m) {
+        Snapshot *s = (Snapshot *) (uintptr_t) 1;
+        assert_int_equal(snapshot_compile(m, 1, &s), -EINVAL);
+        assert_ptr_equal(s, (Snapshot *) (uintptr_t) 1);
+        model_free(m);
+}
+
+static void test_refused(void **state) {
+        Model *m;
+
+        m = populated_model(); /* membership naming an unknown role */
+        add_membership(add_user(m, "x"), "default", "ghost");
+        expect_refused(m);
+
+        m = populated_model(); /* membership in an unknown account */
+        add_membership(add_user(m, "x"), "nowhere", "agent");
+        expect_refused(m);
+
+        m = populated_model(); /* role of acme used by name in default: not found upward */
+        add_role(m, "sub", "subonly", 1, "login");
+        add_membership(add_user(m, "x"), "default", "subonly");
+        expect_refused(m);
+
+        m = populated_model(); /* two memberships in one account */
+        {
+                ModelUser *u = add_user(m, "x");
+                add_membership(u, "default", "agent");
+                add_membership(u, "default", "admin");
+        }
+        expect_refused(m);
+
+        m = populated_model(); /* duplicate user */
+        add_user(m, "zoe");
+        expect_refused(m);
+
+        m = populated_model(); /* duplicate permission */
+        add_permission(m, "login");
+        expect_refused(m);
+
+        m = populated_model(); /* duplicate role in one account */
+        add_role(m, "default", "agent", 5, "login");
+        expect_refused(m);
+
+        m = populated_model(); /* grant of an unknown permission */
+        add_role(m, "default", "odd", 5, "nope.nothing");
+        expect_refused(m);
+
+        m = populated_model(); /* unknown parent */
+        add_account(m, "orphan", "ghost", NULL, -1);
+        expect_refused(m);
+
+        m = populated_model(); /* a cycle of agencies */
+        free(m->accounts[1].parent);
+        m->accounts[1].parent = xstrdup("sub"); /* acme under sub under acme */
+        expect_refused(m);
+
+        m = populated_model(); /* duplicate account */
+        add_account(m, "acme", NULL, NULL, -1);
+        expect_refused(m);
+
+        m = populated_model(); /* rule of an unknown account */
+        {
+                ModelRule *r = GROW(m->rules, m->n_rules);
+                r->account = xstrdup("ghost");
+                r->if_pattern = xstrdup("a");
+                r->requires_pattern = xstrdup("b");
+        }
+        expect_refused(m);
+}
+
+/* A plan named but never defined allows nothing (fail closed). */
+static void test_undefined_plan(void **state) {
+        _cleanup_(model_freep) Model *m = populated_model();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        const SnapAccount *a;
+
+        add_account(m, "lost", NULL, "ghost-plan", -1);
+        assert_int_equal(snapshot_compile(m, 1, &s), 0);
+        a = snap_accounts(s, snap_find_account(s, "lost"));
+        assert_string_equal(snap_str(s, a->eff_plan), "ghost-plan");
+        for (uint32_t p = 0; p < s->n_permissions; p++)
+                assert_false(snap_bit(s, a->plan_bits, p));
+}
+
+/* Many users: hash tables stay correct past a few growths. */
+static void test_many_users(void **state) {
+        _cleanup_(model_freep) Model *m = populated_model();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        char name[32];
+
+        for (int i = 0; i < 5000; i++) {
+                snprintf(name, sizeof(name), "user%05d", 4999 - i);
+                add_membership(add_user(m, name), "default", i % 2 ? "agent" : "partner");
+        }
+        assert_int_equal(snapshot_compile(m, 1, &s), 0);
+        walk_snapshot(s);
+        for (int i = 0; i < 5000; i++) {
+                uint32_t u;
+                snprintf(name, sizeof(name), "user%05d", i);
+                u = snap_find_user(s, name);
+                assert_int_not_equal(u, SNAP_NONE);
+                assert_string_equal(snap_str(s, snap_users(s, u)->name), name);
+        }
+        assert_int_equal(snap_accounts(s, snap_find_account(s, "default"))->n_members, 5002);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_empty),
+                cmocka_unit_test(test_arguments),
+                cmocka_unit_test(test_populated),
+                cmocka_unit_test(test_wide_bitset),
+                cmocka_unit_test(test_position_independent),
+                cmocka_unit_test(test_strings_deduplicated),
+                cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_undefined_plan),
+                cmocka_unit_test(test_many_users),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
