@@ -402,6 +402,12 @@ int dispatch_request(Manager *m, Request *req, struct cr_buf *out) {
                 if (!peer.admin)
                         return reply_failure(m, req, &peer, out, -EPERM,
                                              "only callrole administrators may act as another user (--as)");
+                if (!policy_user_exists(m->snapshot, req->as_user)) {
+                        _cleanup_free_ char *msg = NULL;
+                        if (asprintf(&msg, "no callrole user '%s' to act as (--as)", req->as_user) < 0)
+                                msg = NULL;
+                        return reply_failure(m, req, &peer, out, -ENOENT, msg);
+                }
                 peer.user = req->as_user;
                 peer.as_user = req->as_user;
                 peer.admin = false;

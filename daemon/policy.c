@@ -1685,3 +1685,7 @@ char *policy_describe_role(const Snapshot *s, const char *account, const char *r
                 str_addf(&o, "%s%s", i ? ", " : " ", snap_str(s, snap_grants(s, sr->first_grant + i)->text));
         return str_take(&o);
 }
+
+bool policy_user_exists(const Snapshot *s, const char *user) {
+        return s && user && snap_find_user(s, user) != SNAP_NONE;
+}

@@ -65,6 +65,9 @@ bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user)
 int policy_authorize(const Snapshot *s, const Peer *peer, int type, const struct cr_record *params,
                      char **ret_error);
 
+/* Is there a callrole user of this name? */
+bool policy_user_exists(const Snapshot *s, const char *user);
+
 /* Validates the whole model: every role satisfies the rules of its account
  * and the account's ancestors; every grant's permission exists; every
  * account's users fit its seats; every membership's role belongs to the
