@@ -50,7 +50,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 HARDEN := -fstack-protector-strong -fno-strict-aliasing
 endif
 override CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -fPIC -Iinclude -Ilib -Idaemon \
-        -DCALLROLE_VERSION=\"$(VERSION)\" -DCALLROLE_DATADIR=\"$(DATADIR)\" $(PKG_CFLAGS) $(CFLAGS)
+        -I$(BUILD) -DCALLROLE_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(CFLAGS)
 override LDFLAGS := $(SAN) -Wl,-z,relro -Wl,-z,now -Wl,--as-needed $(LDFLAGS)
 
 COMMON_SRC := lib/wire.c lib/util.c
@@ -70,10 +70,19 @@ LIBNAME := libcallrole.so
 PROGRAMS := $(BUILD)/callroled $(BUILD)/callrolectl $(BUILD)/$(LIBNAME).$(SOVERSION) $(BUILD)/pam_callrole.so \
             $(BUILD)/callrole.pc
 
-.PHONY: all check run install clean deps deps-test bench fuzz check-systemd
+.PHONY: all check run install clean deps deps-test bench fuzz check-systemd FORCE
 all: $(PROGRAMS)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+# Paths compiled into the programs.  Rewritten only when they change, so a
+# 'make install PREFIX=/usr' after a plain 'make' rebuilds what depends on
+# them instead of installing binaries that look in /usr/local.
+$(BUILD)/config.h: FORCE
+	@mkdir -p $(BUILD)
+	@printf '#pragma once\n#define CALLROLE_DATADIR "%s"\n' '$(DATADIR)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(BUILD)/config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

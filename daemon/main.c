@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "callrole.h"
+#include "config.h"
 #include "log.h"
 #include "manager.h"
 
