@@ -118,6 +118,16 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/lib
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
 		$(PKG_LIBS) -lcmocka -lpam -lpam_misc
 
+$(BUILD)/bench/%: bench/%.c $(TEST_HELPER_OBJ) $(BUILD)/libclient.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libclient.a $(PKG_LIBS) -lpthread
+
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
+BENCH_USERS ?= 10000
+bench: deps
+	$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do CALLROLE_BUILD=$(BUILD) CALLROLE_SOURCE=$$(pwd) $$b $(BENCH_USERS) || exit 1; done
+
 deps:
 	@sh tools/install-deps.sh build
 deps-test:
