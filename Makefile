@@ -116,7 +116,7 @@ $(BUILD)/tests/test-csv: tools/ctl-csv.c
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
-		$(PKG_LIBS) -lcmocka -lpam -lpam_misc
+		$(PKG_LIBS) -lcmocka -lpam -lpam_misc $(shell pkg-config --libs json-c)
 
 $(BUILD)/bench/%: bench/%.c $(TEST_HELPER_OBJ) $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)

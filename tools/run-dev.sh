@@ -36,7 +36,7 @@ ctl() {
 }
 if [ $fresh = 1 ]; then
         ctl profile load calltracks
-        ctl account add acme --plan growth --attrs billing=customer
+        ctl account add acme --plan growth --attr billing=customer
         ctl profile load ctm --account acme
         ctl account add budget --parent acme --plan starter
         ctl user add alice --role calls-only --display-name "Alice Calls"

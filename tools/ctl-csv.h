@@ -1,0 +1,99 @@
+/*
+ * ctl-csv.h: the CSV files that `callrolectl import` reads and `callrolectl
+ * export` writes.
+ *
+ * An import file is untrusted (it comes from a spreadsheet, another system,
+ * a colleague's e-mail), so the parser works on a pointer and a length,
+ * bounds every record and the number of fields, refuses NUL bytes, and
+ * reports every problem with the line it is on and what to do about it.
+ * The whole file is parsed and checked before the command line sends
+ * anything, so a mistake on line 900 is found before line 2 is committed.
+ *
+ * Dialect (RFC 4180 with the leniencies spreadsheets need):
+ *   - records end with LF or CRLF; the last one may have no line end;
+ *   - a field is either bare (no '"', CR or LF in it) or enclosed in double
+ *     quotes, where "" stands for one quote and line ends are data;
+ *   - a UTF-8 byte-order mark at the start is skipped; blank lines are
+ *     skipped;
+ *   - the first record is a header naming the columns, in any order, case
+ *     insensitively ('_' or ' ' may stand for '-'): name and role are
+ *     required, account, display-name and groups optional; any other
+ *     column is refused, so a misspelt one is never silently dropped.
+ *   - groups is a comma-separated list of group names inside one field
+ *     (so the field is quoted when it has more than one group).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* One record, line end and quotes included.  Every value must also fit the
+ * wire's 4096-byte strings, so a longer record is a mistake, not data. */
+#define CSV_RECORD_MAX (16u * 1024u)
+#define CSV_FIELDS_MAX 32u
+/* A whole import file.  Large enough for a million users; a bigger file is
+ * refused before it is read into memory. */
+#define CSV_FILE_MAX (256u * 1024u * 1024u)
+
+typedef enum CsvColumn {
+        CSV_NAME,
+        CSV_ROLE,
+        CSV_ACCOUNT,
+        CSV_DISPLAY_NAME,
+        CSV_GROUPS,
+        _CSV_COLUMN_MAX,
+} CsvColumn;
+
+/* "name", "role", "account", "display-name", "groups"; NULL if out of range. */
+const char *csv_column_to_string(CsvColumn c);
+
+/*
+ * Low level: the records of a buffer, one at a time.  Invariants:
+ *   1. p/left always describe the bytes not yet consumed; a failed call
+ *      consumes nothing, and every later call fails the same way.
+ *   2. line is the 1-based line number where the next record starts.
+ */
+typedef struct CsvParser {
+        const char *p;
+        size_t left;
+        unsigned long line;
+        int error;            /* sticky: the first failure, 0 if none */
+        char *message;        /* malloc'ed "line N: ...; do ..." for the first failure */
+} CsvParser;
+
+void csv_parser_init(CsvParser *ps, const char *p, size_t len);
+void csv_parser_done(CsvParser *ps);
+/* Returns 1 and a record (strv, at least one field; *ret_line its first
+ * line), 0 at the end of the data, or a negative errno with ps->message set:
+ * -EBADMSG for bad syntax (stray or unterminated quote, NUL byte, CR
+ * without LF), -EMSGSIZE for a record or field count over the limits,
+ * -ENOMEM. */
+int csv_parser_next(CsvParser *ps, char ***ret_fields, unsigned long *ret_line);
+
+/* One user row of an import file.  Every field is non-NULL ("" when the
+ * column is absent or empty); groups is normalised to "g1,g2" with the
+ * blanks around each name removed. */
+typedef struct CsvUser {
+        unsigned long line;
+        char *fields[_CSV_COLUMN_MAX];
+} CsvUser;
+
+typedef struct CsvImport {
+        CsvUser *users;
+        size_t n_users;
+        int columns[_CSV_COLUMN_MAX];  /* index of each column in the header, -1 if absent */
+} CsvImport;
+
+/* Parses and checks a whole import file: syntax, header, field counts,
+ * names (name_is_valid), a non-empty name and role on every row, and that
+ * no (name, account) pair appears twice.  Returns 0 and *ret, or a negative
+ * errno (those of csv_parser_next, or -EINVAL for a bad header or row) with
+ * a malloc'ed message in *ret_error naming the line and what to do. */
+int csv_import_parse(const char *p, size_t len, CsvImport **ret, char **ret_error);
+CsvImport *csv_import_free(CsvImport *imp);
+
+/* Writing: a field is quoted when it must be (it contains ',', '"', CR or
+ * LF, or starts or ends with a blank that a reader might trim).  Return 0
+ * or -EIO (the stream's error). */
+int csv_write_field(FILE *f, const char *s);
+int csv_write_row(FILE *f, const char *const *fields, size_t n);
