@@ -36,8 +36,9 @@ ctl() {
 }
 if [ $fresh = 1 ]; then
         ctl profile load calltracks
-        ctl account add acme --plan growth --attr billing=customer
+        ctl account add acme --attr billing=customer
         ctl profile load ctm --account acme
+        ctl account set acme --plan growth
         ctl account add budget --parent acme --plan starter
         ctl user add alice --role calls-only --display-name "Alice Calls"
         ctl user add ivan --role view-inbound-calls-only --display-name "Ivan Inbound"
