@@ -70,7 +70,7 @@ LIBNAME := libcallrole.so
 PROGRAMS := $(BUILD)/callroled $(BUILD)/callrolectl $(BUILD)/$(LIBNAME).$(SOVERSION) $(BUILD)/pam_callrole.so \
             $(BUILD)/callrole.pc
 
-.PHONY: all check run install clean deps deps-test bench fuzz check-systemd FORCE
+.PHONY: all check run install clean deps deps-test bench fuzz fuzz-smoke check-systemd FORCE
 all: $(PROGRAMS)
 
 # Paths compiled into the programs.  Rewritten only when they change, so a
@@ -128,6 +128,36 @@ bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do CALLROLE_BUILD=$(BUILD) CALLROLE_SOURCE=$$(pwd) $$b $(BENCH_USERS) || exit 1; done
 
+# Fuzzing: one libFuzzer harness per parser of untrusted input (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        -Iinclude -Ilib -Idaemon -Itools -Ipam_module -I$(BUILD) -DCALLROLE_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
+FUZZ_NAMES := request reply profile csv pam-args
+FUZZ_BIN := $(patsubst %,$(BUILD)/fuzz/fuzz-%,$(FUZZ_NAMES))
+fuzz_src_request := lib/wire.c lib/util.c
+fuzz_src_reply := lib/wire.c lib/util.c
+fuzz_src_profile := daemon/profile.c daemon/model.c lib/wire.c lib/util.c
+fuzz_src_csv := tools/ctl-csv.c lib/wire.c lib/util.c
+fuzz_src_pam-args := pam_module/args.c lib/wire.c lib/util.c
+$(BUILD)/fuzz/fuzz-%: fuzz/fuzz-%.c $(HEADERS) $(BUILD)/config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*)
+# Each harness runs FUZZ_SECONDS on a working corpus seeded from fuzz/corpus/NAME.
+define run-fuzzers
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$n && cp -n fuzz/corpus/$$n/* $(BUILD)/fuzz/corpus-$$n/ 2>/dev/null; \
+		$(BUILD)/fuzz/fuzz-$$n -max_total_time=$(1) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$n \
+			> $(BUILD)/fuzz/fuzz-$$n.log 2>&1 || { tail -40 $(BUILD)/fuzz/fuzz-$$n.log; echo "fuzz-$$n: FAILED"; exit 1; }; \
+		echo "fuzz-$$n: $$(grep -o 'stat::number_of_executed_units: *[0-9]*' $(BUILD)/fuzz/fuzz-$$n.log | grep -o '[0-9]*$$') runs in $(1) s, clean"; \
+	done
+endef
+fuzz: deps-test $(FUZZ_BIN)
+	$(call run-fuzzers,$(FUZZ_SECONDS))
+fuzz-smoke: $(FUZZ_BIN)
+	$(call run-fuzzers,$(FUZZ_SMOKE_SECONDS))
+
 deps:
 	@sh tools/install-deps.sh build
 deps-test:
@@ -135,7 +165,13 @@ deps-test:
 
 check: deps-test
 	$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BIN)
+
+# callrole under a real systemd: boots Debian 12 in systemd-nspawn (root;
+# skips otherwise), installs with PREFIX=/usr, ends "check-systemd: N passed, N failed".
+check-systemd: deps
+	@BUILD=$(BUILD) bash tests/check-systemd.sh
 
 run: deps
 	$(MAKE) --no-print-directory all

@@ -1,7 +1,7 @@
 #!/bin/sh
 # run-tests.sh TEST...: runs each cmocka test program, keeps its output in
 # $BUILD/test-logs/, and ends with one summary line:
-#     callrole tests: N passed, N failed, N skipped
+#     callrole: N passed, N failed, N skipped
 # Exit status is non-zero if any test failed or any program crashed.
 set -u
 build=${BUILD:-build}
@@ -35,5 +35,5 @@ if [ -n "$broken" ]; then
                 grep -E '^\[  (FAILED|ERROR)|error|Error|FAIL|skip' "$logs/$n.log" | head -40
         done
 fi
-echo "callrole tests: $passed passed, $failed failed, $skipped skipped"
+echo "callrole: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
