@@ -359,6 +359,13 @@ static const struct {
         { CR_MSG_PROFILE_LOAD, PRIV_CHANGE, handle_change },
 };
 
+bool dispatch_type_known(uint8_t type) {
+        for (size_t i = 0; i < ELEMENTSOF(handlers); i++)
+                if (handlers[i].type == type)
+                        return true;
+        return false;
+}
+
 static int reply_failure(Manager *m, const Request *req, const Peer *peer, struct cr_buf *out, int r,
                          const char *message) {
         const char *method = cr_msg_type_to_string(req->type);

@@ -96,6 +96,9 @@ typedef struct Request {
  * frame to out.  Returns 0, or <0 when the connection must be closed after
  * the reply (malformed frame). */
 int dispatch_request(Manager *m, Request *req, struct cr_buf *out);
+/* Is there a handler for this request type?  Lets the server refuse a
+ * frame from its header alone, before buffering a payload it would drop. */
+bool dispatch_type_known(uint8_t type);
 int dispatch_error_reply(struct cr_buf *out, uint32_t id, int error, const char *message);
 
 /* change.c: the change pipeline (authorise, apply, validate, audit, commit). */

@@ -212,6 +212,8 @@ static int connection_process_input(Connection *c) {
                 if (avail < CR_HEADER_SIZE)
                         break;
                 r = cr_header_decode(c->in + off, avail, CR_REQUEST_MAX, &h);
+                if (r >= 0 && !dispatch_type_known(h.type))
+                        r = -EOPNOTSUPP;
                 if (r < 0) {
                         struct cr_buf reply;
                         uint32_t id = avail >= 8 ? (uint32_t) c->in[off + 4] << 24 | (uint32_t) c->in[off + 5] << 16 |
@@ -221,7 +223,8 @@ static int connection_process_input(Connection *c) {
                         dispatch_error_reply(&reply, id, r,
                                              r == -EMSGSIZE ? "frame larger than the 256 KiB request limit"
                                              : r == -EPROTONOSUPPORT ? "unsupported protocol version"
-                                                                     : "not a callrole frame (bad magic)");
+                                             : r == -EOPNOTSUPP    ? "unknown request type"
+                                                                   : "not a callrole frame (bad magic)");
                         connection_queue(c, &reply);
                         cr_buf_done(&reply);
                         log_debug("uid %u: closing connection: bad frame header (%s)", (unsigned) c->uid,
