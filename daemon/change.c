@@ -113,9 +113,22 @@ static char *describe(const Snapshot *snap, const Step *s, bool after) {
         }
 }
 
-/* Import: parallel lists, one user per index. */
+/* Import: parallel lists, one user per index.  Every list that is present
+ * has one value per user; an empty value means "not given", so the user.add
+ * it becomes leaves that field out: for enabled this makes a new user
+ * enabled while a user who already exists (a further membership) keeps the
+ * state they have, and re-enabling a disabled user always takes an explicit
+ * "yes".  groups, ivrs and acg hold a comma-separated list per user, since a
+ * parallel list cannot nest; they are split into the list fields user.add
+ * takes, and the store checks every name. */
 static int expand_import(const struct cr_record *p, Step **steps, size_t *n_steps, char **ret_error) {
-        static const char *const keys[] = { "name", "role", "account", "display-name", "groups" };
+        static const struct {
+                const char *key;
+                bool list;
+        } keys[] = {
+                { "name", false },    { "role", false },   { "account", false }, { "display-name", false },
+                { "enabled", false }, { "groups", true },  { "ivrs", true },     { "acg", true },
+        };
         const struct cr_field *names = cr_record_field(p, "name");
         size_t n;
 
@@ -123,18 +136,21 @@ static int expand_import(const struct cr_record *p, Step **steps, size_t *n_step
                 return error_setf(ret_error, -EINVAL, "import: no users given (field 'name' is empty)");
         n = names->n_values;
         for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                const struct cr_field *f = cr_record_field(p, keys[k]);
+                const struct cr_field *f = cr_record_field(p, keys[k].key);
                 if (f && f->n_values != n)
                         return error_setf(ret_error, -EINVAL,
                                          "import: field '%s' has %zu values but 'name' has %zu; give one per user",
-                                         keys[k], f->n_values, n);
+                                         keys[k].key, f->n_values, n);
         }
         for (size_t i = 0; i < p->n_fields; i++) {
                 bool known = false;
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                        known = known || streq_ptr(p->fields[i].key, keys[k]);
+                        known = known || streq_ptr(p->fields[i].key, keys[k].key);
                 if (!known)
-                        return error_setf(ret_error, -EINVAL, "import: unknown field '%s'", p->fields[i].key);
+                        return error_setf(ret_error, -EINVAL,
+                                         "import: unknown field '%s'; an import carries name, role, account, "
+                                         "display-name, enabled, groups, ivrs and acg",
+                                         p->fields[i].key);
         }
         *steps = calloc(n, sizeof(Step));
         if (!*steps)
@@ -146,22 +162,22 @@ static int expand_import(const struct cr_record *p, Step **steps, size_t *n_step
                 s->params = &s->owned;
                 s->line = (unsigned) i + 1;
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                        const struct cr_field *f = cr_record_field(p, keys[k]);
+                        const struct cr_field *f = cr_record_field(p, keys[k].key);
                         const char *v = f ? f->values[i] : NULL;
                         int r;
                         if (isempty(v))
                                 continue;
-                        if (streq_ptr(keys[k], "groups")) {
+                        if (keys[k].list) {
                                 _cleanup_free_ char *copy = strdup(v);
                                 char *save = NULL;
                                 if (!copy)
                                         return -ENOMEM;
                                 for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-                                        if ((r = cr_record_add(&s->owned, "groups", t)) < 0)
+                                        if ((r = cr_record_add(&s->owned, keys[k].key, t)) < 0)
                                                 return r;
                                 continue;
                         }
-                        if ((r = cr_record_add(&s->owned, keys[k], v)) < 0)
+                        if ((r = cr_record_add(&s->owned, keys[k].key, v)) < 0)
                                 return r;
                 }
         }
@@ -311,7 +327,9 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
                 }
                 AuditEntry e = {
                         .peer_uid = peer->uid,
-                        .peer_user = peer->admin ? peer->unix_name : peer->user,
+                        /* Acting --as, the peer is an administrator known by its
+                         * Unix name; the audit keeps both identities. */
+                        .peer_user = peer->as_user || peer->admin ? peer->unix_name : peer->user,
                         .as_user = peer->as_user,
                         .action = cr_msg_type_to_string(s->type),
                         .target = target,

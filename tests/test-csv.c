@@ -349,12 +349,16 @@ static void test_random_input(void **state) {
 
                 /* The import layer on the same bytes, behind a header. */
                 {
+                        /* Every other round behind all the columns, so
+                         * that enabled and the lists see the bytes too. */
+                        const char *header = round % 2 ? "name,role,enabled,ivrs,acg\n" : "name,role\n";
+                        size_t hl = strlen(header);
                         char *doc = malloc(len + 32), *msg = NULL;
                         CsvImport *imp = NULL;
                         assert_non_null(doc);
-                        memcpy(doc, "name,role\n", 10);
-                        memcpy(doc + 10, buf, len);
-                        r = csv_import_parse(doc, len + 10, &imp, &msg);
+                        memcpy(doc, header, hl);
+                        memcpy(doc + hl, buf, len);
+                        r = csv_import_parse(doc, len + hl, &imp, &msg);
                         if (r < 0) {
                                 assert_null(imp);
                                 assert_true(r == -ENOMEM || msg != NULL);
@@ -385,7 +389,115 @@ static void test_import_basic(void **state) {
         assert_string_equal(imp->users[1].fields[CSV_ACCOUNT], "");
         assert_string_equal(imp->users[1].fields[CSV_DISPLAY_NAME], "Bob, the \"boss\"");
         assert_string_equal(imp->users[1].fields[CSV_GROUPS], "");
+        /* Columns the file does not have: empty, and marked absent so that
+         * callrolectl leaves them out of the request. */
+        for (int c = CSV_ENABLED; c <= CSV_ACG; c++) {
+                assert_int_equal(imp->columns[c], -1);
+                assert_string_equal(imp->users[0].fields[c], "");
+        }
         csv_import_free(imp);
+}
+
+static void test_import_enabled_ivrs_acg(void **state) {
+        /* Any order and case in the header; yes/no in any case with blanks
+         * around; lists normalised like groups; empty stays empty. */
+        CsvImport *imp = import_ok("ACG,Enabled,name,IVRs,role\n"
+                                   "\" west , east \",no,alice,\"ivr-1, ivr-2\",agent\n"
+                                   ",\" YES \",bob,,agent\n"
+                                   "north,,carol,ivr-3,agent\n"
+                                   ",No,dave,,agent\n");
+
+        assert_int_equal(imp->columns[CSV_ACG], 0);
+        assert_int_equal(imp->columns[CSV_ENABLED], 1);
+        assert_int_equal(imp->columns[CSV_IVRS], 3);
+        assert_int_equal(imp->columns[CSV_GROUPS], -1);
+        assert_int_equal(imp->n_users, 4);
+        assert_string_equal(imp->users[0].fields[CSV_ENABLED], "no");
+        assert_string_equal(imp->users[0].fields[CSV_IVRS], "ivr-1,ivr-2");
+        assert_string_equal(imp->users[0].fields[CSV_ACG], "west,east");
+        assert_string_equal(imp->users[1].fields[CSV_ENABLED], "yes");
+        assert_string_equal(imp->users[1].fields[CSV_IVRS], "");
+        assert_string_equal(imp->users[1].fields[CSV_ACG], "");
+        assert_string_equal(imp->users[2].fields[CSV_ENABLED], "");
+        assert_string_equal(imp->users[2].fields[CSV_IVRS], "ivr-3");
+        assert_string_equal(imp->users[2].fields[CSV_ACG], "north");
+        assert_string_equal(imp->users[3].fields[CSV_ENABLED], "no");
+        csv_import_free(imp);
+
+        /* One user in two accounts: the same state twice, or given on one
+         * row and left empty on the other, is consistent. */
+        imp = import_ok("name,role,account,enabled\n"
+                        "erin,agent,a,no\n"
+                        "erin,agent,b,no\n"
+                        "frank,agent,a,\n"
+                        "frank,agent,b,yes\n"
+                        "gina,agent,a,no\n"
+                        "gina,agent,b,\n");
+        assert_int_equal(imp->n_users, 6);
+        csv_import_free(imp);
+
+        /* Header names are matched whole: "ivr" is not "ivrs". */
+        expect_import_error("name,role,ivr\nalice,agent,x\n", 28, -EINVAL, "line 1:", "unknown column 'ivr'",
+                            "enabled, ivrs, acg", NULL);
+}
+
+static void test_import_bad_enabled(void **state) {
+        const char *maybe = "name,role,enabled\nalice,agent,yes\nbob,agent,maybe\n";
+        const char *escape = "name,role,enabled\nalice,agent,\"y\x1b[2Je\"\n";
+        static const char *const refused[] = { "true", "1", "y", "enabled", "no no", "yes,no", "-" };
+        const char *twice = "name,role,enabled,Enabled\nalice,agent,yes,yes\n";
+
+        expect_import_error(maybe, strlen(maybe), -EINVAL, "line 3:", "enabled is 'maybe' for user 'bob'",
+                            "write yes or no", NULL);
+        expect_import_error(escape, strlen(escape), -EINVAL, "line 2:", "'y\\x1b[2Je'", NULL);
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                char data[128], want[64];
+                int n = snprintf(data, sizeof(data), "name,role,enabled\nalice,agent,\"%s\"\n", refused[i]);
+                assert_true(n > 0 && (size_t) n < sizeof(data));
+                snprintf(want, sizeof(want), "enabled is '%s'", refused[i]);
+                expect_import_error(data, (size_t) n, -EINVAL, "line 2:", want, NULL);
+        }
+        expect_import_error(twice, strlen(twice), -EINVAL, "line 1:", "'enabled' appears twice", NULL);
+}
+
+static void test_import_enabled_conflict(void **state) {
+        /* bob says yes on line 3 and no on line 5; carol's contradiction
+         * only shows on line 7, so bob's is reported. */
+        const char *data = "name,role,account,enabled\n"
+                           "carol,agent,a,no\n"
+                           "bob,agent,a,yes\n"
+                           "bob,agent,b,\n"
+                           "bob,agent,c,no\n"
+                           "alice,agent,a,yes\n"
+                           "carol,agent,b,yes\n";
+        const char *later = "name,role,account,enabled\n"
+                            "zed,agent,b,yes\n"
+                            "zed,agent,a,yes\n"
+                            "zed,agent,c,no\n";
+
+        expect_import_error(data, strlen(data), -EINVAL, "line 5:", "user 'bob' is enabled=no here but enabled=yes on line 3",
+                            "same value on every row", NULL);
+        /* The earliest row of each value is named, whatever the accounts'
+         * order. */
+        expect_import_error(later, strlen(later), -EINVAL, "line 4:", "enabled=yes on line 2", NULL);
+}
+
+static void test_import_bad_ivrs_acg(void **state) {
+        const char *ivr_empty = "name,role,ivrs\nalice,agent,\",ivr-1\"\n";
+        const char *ivr_bad = "name,role,ivrs\nalice,agent,ivr-1\nbob,agent,\"ivr-1,ivr/2\"\n";
+        const char *acg_empty = "name,role,acg\nalice,agent,\"west,,east\"\n";
+        const char *acg_bad = "name,role,acg\nalice,agent,\"west,e st\"\n";
+        const char *unquoted = "name,role,acg,ivrs\nalice,agent,west,east,ivr-1\n";
+
+        expect_import_error(ivr_empty, strlen(ivr_empty), -EINVAL, "line 2:", "the ivrs list has an empty entry",
+                            NULL);
+        expect_import_error(ivr_bad, strlen(ivr_bad), -EINVAL, "line 3:", "'ivr/2' is not a valid IVR name", NULL);
+        expect_import_error(acg_empty, strlen(acg_empty), -EINVAL, "line 2:", "the acg list has an empty entry",
+                            NULL);
+        expect_import_error(acg_bad, strlen(acg_bad), -EINVAL, "line 2:",
+                            "'e st' is not a valid access-control group name", NULL);
+        expect_import_error(unquoted, strlen(unquoted), -EINVAL, "line 2:", "5 fields but the header names 4",
+                            "IVRs or ACGs", NULL);
 }
 
 static void test_import_header_any_order(void **state) {
@@ -476,7 +588,7 @@ static void test_import_bad_groups(void **state) {
         const char *trailing = "name,role,groups\nalice,agent,\"a,\"\n";
         const char *badname = "name,role,groups\nalice,agent,\"a,b c\"\n";
 
-        expect_import_error(twice, strlen(twice), -EINVAL, "line 2:", "empty entry", NULL);
+        expect_import_error(twice, strlen(twice), -EINVAL, "line 2:", "the groups list has an empty entry", NULL);
         expect_import_error(trailing, strlen(trailing), -EINVAL, "line 2:", "empty entry", NULL);
         expect_import_error(badname, strlen(badname), -EINVAL, "line 2:", "'b c' is not a valid group name", NULL);
 }
@@ -559,21 +671,41 @@ static void test_write_field_quoting(void **state) {
 static void test_round_trip(void **state) {
         /* What `export` writes, `import` reads back unchanged. */
         static const char *const rows[] = {
-                "name", "role", "account", "display-name", "groups",
-                "alice", "call-agent", "default", "Alice \"Al\" Smith, Jr.", "sales,support",
-                "bob", "admin", "", " Bob\nSecond line ", "",
-                "carol", "agent", "sub-1", "Carol ✓ Ünïcödé", "g1",
+                "name", "role", "account", "display-name", "groups", "enabled", "ivrs", "acg",
+                "alice", "call-agent", "default", "Alice \"Al\" Smith, Jr.", "sales,support", "yes", "ivr-1,ivr-2", "west",
+                "bob", "admin", "", " Bob\nSecond line ", "", "no", "", "",
+                "carol", "agent", "sub-1", "Carol ✓ Ünïcödé", "g1", "no", "ivr-3", "east,north",
+                "carol", "agent", "sub-2", "Carol ✓ Ünïcödé", "", "no", "", "",
         };
-        char *out = write_rows(rows, 4, 5);
-        CsvImport *imp = import_ok(out);
+        const size_t n_cols = _CSV_COLUMN_MAX, n_rows = ELEMENTSOF(rows) / _CSV_COLUMN_MAX;
+        char *out = NULL, *again = NULL;
+        CsvImport *imp;
 
-        assert_int_equal(imp->n_users, 3);
-        for (size_t u = 0; u < 3; u++)
-                for (int c = 0; c < _CSV_COLUMN_MAX; c++)
-                        assert_string_equal(imp->users[u].fields[c], rows[(u + 1) * 5 + (size_t) c]);
+        /* The export writes the columns in the order of CsvColumn. */
+        for (size_t c = 0; c < n_cols; c++)
+                assert_string_equal(rows[c], csv_column_to_string((CsvColumn) c));
+        out = write_rows(rows, n_rows, n_cols);
+        imp = import_ok(out);
+        assert_int_equal(imp->n_users, n_rows - 1);
+        for (size_t u = 0; u < n_rows - 1; u++)
+                for (size_t c = 0; c < n_cols; c++)
+                        assert_string_equal(imp->users[u].fields[c], rows[(u + 1) * n_cols + c]);
         /* Bob's display name has a line break: Carol starts on line 5. */
         assert_int_equal(imp->users[2].line, 5);
+
+        /* Writing what was read gives the same bytes. */
+        {
+                size_t size = 0;
+                FILE *f = open_memstream(&again, &size);
+                assert_non_null(f);
+                assert_int_equal(csv_write_row(f, rows, n_cols), 0);
+                for (size_t u = 0; u < imp->n_users; u++)
+                        assert_int_equal(csv_write_row(f, (const char *const *) imp->users[u].fields, n_cols), 0);
+                assert_int_equal(fclose(f), 0);
+        }
+        assert_string_equal(again, out);
         csv_import_free(imp);
+        free(again);
         free(out);
 }
 
@@ -581,6 +713,9 @@ static void test_column_names(void **state) {
         assert_string_equal(csv_column_to_string(CSV_NAME), "name");
         assert_string_equal(csv_column_to_string(CSV_DISPLAY_NAME), "display-name");
         assert_string_equal(csv_column_to_string(CSV_GROUPS), "groups");
+        assert_string_equal(csv_column_to_string(CSV_ENABLED), "enabled");
+        assert_string_equal(csv_column_to_string(CSV_IVRS), "ivrs");
+        assert_string_equal(csv_column_to_string(CSV_ACG), "acg");
         assert_null(csv_column_to_string(_CSV_COLUMN_MAX));
         assert_null(csv_column_to_string((CsvColumn) -1));
 }
@@ -644,6 +779,10 @@ int main(void) {
                 cmocka_unit_test(test_import_field_count),
                 cmocka_unit_test(test_import_bad_names),
                 cmocka_unit_test(test_import_bad_groups),
+                cmocka_unit_test(test_import_enabled_ivrs_acg),
+                cmocka_unit_test(test_import_bad_enabled),
+                cmocka_unit_test(test_import_enabled_conflict),
+                cmocka_unit_test(test_import_bad_ivrs_acg),
                 cmocka_unit_test(test_import_duplicates),
                 cmocka_unit_test(test_import_syntax_errors_carry_line),
                 cmocka_unit_test(test_import_utf16),

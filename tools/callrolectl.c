@@ -2020,10 +2020,13 @@ static int cmd_import(Ctl *ctl, const Command *cmd, int argc, char **argv) {
 
                 if (params_new(&p) < 0)
                         return oom();
-                /* Parallel lists: value i of every field belongs to user i. */
+                /* Parallel lists: value i of every field belongs to user i.
+                 * Only the columns the file has are sent, so a file of the
+                 * old columns makes the request it always made. */
                 for (size_t i = 0; i < n; i++)
                         for (int col = 0; col < _CSV_COLUMN_MAX; col++)
-                                if ((r = callrole_record_add(p, csv_column_to_string(col), batch[i].fields[col])) < 0) {
+                                if (imp->columns[col] >= 0 &&
+                                    (r = callrole_record_add(p, csv_column_to_string(col), batch[i].fields[col])) < 0) {
                                         if (r == -ENOMEM)
                                                 return oom();
                                         return errorf("%s, line %lu: a value is too long for callrole; nothing of "

@@ -17,11 +17,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "ctl-csv.h"
 #include "macro.h"
 
-#define CSV_COLUMN_LIST "name, role, account, display-name, groups"
+#define CSV_COLUMN_LIST "name, role, account, display-name, groups, enabled, ivrs, acg"
+#define CSV_HEADER_EXAMPLE "name,role,account,display-name,groups,enabled,ivrs,acg"
 
 static const char *const column_names[_CSV_COLUMN_MAX] = {
         [CSV_NAME] = "name",
@@ -29,6 +31,19 @@ static const char *const column_names[_CSV_COLUMN_MAX] = {
         [CSV_ACCOUNT] = "account",
         [CSV_DISPLAY_NAME] = "display-name",
         [CSV_GROUPS] = "groups",
+        [CSV_ENABLED] = "enabled",
+        [CSV_IVRS] = "ivrs",
+        [CSV_ACG] = "acg",
+};
+
+/* The list columns, and what one entry of each is called in messages. */
+static const struct {
+        CsvColumn column;
+        const char *entry;
+} list_columns[] = {
+        { CSV_GROUPS, "group" },
+        { CSV_IVRS, "IVR" },
+        { CSV_ACG, "access-control group" },
 };
 
 const char *csv_column_to_string(CsvColumn c) {
@@ -327,7 +342,7 @@ static int parse_header(CsvParser *ps, CsvImport *imp, size_t *ret_n_columns, ch
                 if (r == 0)
                         return import_fail(ret_error, 0,
                                            "the file has no header; its first line must name the columns, "
-                                           "for example: name,role,account,display-name,groups");
+                                           "for example: " CSV_HEADER_EXAMPLE);
                 if (!record_is_blank(fields))
                         break;
         }
@@ -355,7 +370,7 @@ static int parse_header(CsvParser *ps, CsvImport *imp, size_t *ret_n_columns, ch
                 if (imp->columns[c] < 0)
                         return import_fail(ret_error, line,
                                            "the header has no '%s' column; the first line must name the columns, "
-                                           "for example: name,role,account,display-name,groups",
+                                           "for example: " CSV_HEADER_EXAMPLE,
                                            column_names[c]);
         *ret_n_columns = n;
         return 0;
@@ -373,11 +388,13 @@ static int check_name(const char *value, unsigned long line, const char *what, c
                            v ?: "?", what);
 }
 
-/* Normalises "sales, support" to "sales,support" and checks each name. */
-static int normalize_groups(char **groups, unsigned long line, char **ret_error) {
+/* Normalises "sales, support" to "sales,support" and checks each name;
+ * column says which list it is, entry what one name in it is called. */
+static int normalize_list(char **value, const char *column, const char *entry, unsigned long line,
+                          char **ret_error) {
         _cleanup_free_ char *out = NULL;
         size_t out_len = 0;
-        char *s = *groups, *item;
+        char *s = *value, *item;
 
         strip(s);
         if (!*s)
@@ -395,9 +412,10 @@ static int normalize_groups(char **groups, unsigned long line, char **ret_error)
                 strip(item);
                 if (!*item)
                         return import_fail(ret_error, line,
-                                           "the groups list has an empty entry; write the groups as g1,g2 "
-                                           "without a comma at the start, the end or twice in a row");
-                r = check_name(item, line, "group", ret_error);
+                                           "the %s list has an empty entry; write it as a1,a2 without a comma at "
+                                           "the start, the end or twice in a row",
+                                           column);
+                r = check_name(item, line, entry, ret_error);
                 if (r < 0)
                         return r;
                 n = strlen(item);
@@ -410,9 +428,30 @@ static int normalize_groups(char **groups, unsigned long line, char **ret_error)
                 item = comma + 1;
         }
         out[out_len] = '\0';
-        free(*groups);
-        *groups = TAKE_PTR(out);
+        free(*value);
+        *value = TAKE_PTR(out);
         return 0;
+}
+
+/* "yes", "no" (any case, blanks around ignored) or empty; normalised to
+ * lower case, which is what the daemon takes.  Nothing else: a spreadsheet's
+ * TRUE or 1 would be a guess, and a wrong guess enables an account. */
+static int normalize_enabled(char *value, const char *user, unsigned long line, char **ret_error) {
+        _cleanup_free_ char *v = NULL;
+
+        strip(value);
+        if (!*value)
+                return 0;
+        if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "no") == 0) {
+                for (char *c = value; *c; c++)
+                        *c = (char) tolower((unsigned char) *c);
+                return 0;
+        }
+        v = value_for_message(value);
+        return import_fail(ret_error, line,
+                           "enabled is '%s' for user '%s'; write yes or no, or leave it empty (a new user is "
+                           "then enabled, an existing one stays as it is)",
+                           v ?: "?", user);
 }
 
 static int user_from_record(const CsvImport *imp, char **fields, unsigned long line, CsvUser *ret,
@@ -451,9 +490,15 @@ static int user_from_record(const CsvImport *imp, char **fields, unsigned long l
                 if (r < 0)
                         goto fail;
         }
-        r = normalize_groups(&u.fields[CSV_GROUPS], line, ret_error);
+        r = normalize_enabled(u.fields[CSV_ENABLED], u.fields[CSV_NAME], line, ret_error);
         if (r < 0)
                 goto fail;
+        for (size_t k = 0; k < ELEMENTSOF(list_columns); k++) {
+                CsvColumn c = list_columns[k].column;
+                r = normalize_list(&u.fields[c], column_names[c], list_columns[k].entry, line, ret_error);
+                if (r < 0)
+                        goto fail;
+        }
 
         *ret = u;
         return 0;
@@ -495,6 +540,42 @@ static bool same_user(const CsvUser *a, const CsvUser *b) {
                strcmp(a->fields[CSV_ACCOUNT], b->fields[CSV_ACCOUNT]) == 0;
 }
 
+/* Being enabled belongs to the user, not to one membership: if the rows of
+ * a user (one per account) said both yes and no, whichever the daemon
+ * applied last would win.  idx is sorted by user_cmp, so the rows of one
+ * user are adjacent; of all such users the one whose contradiction comes
+ * first in the file is reported. */
+static int check_enabled(const CsvUser *const *idx, size_t n, char **ret_error) {
+        const CsvUser *first = NULL, *again = NULL;
+
+        for (size_t i = 0, j; i < n; i = j) {
+                const CsvUser *yes = NULL, *no = NULL;
+
+                for (j = i; j < n && strcmp(idx[i]->fields[CSV_NAME], idx[j]->fields[CSV_NAME]) == 0; j++) {
+                        const CsvUser *u = idx[j];
+                        if (strcmp(u->fields[CSV_ENABLED], "yes") == 0 && (!yes || u->line < yes->line))
+                                yes = u;
+                        else if (strcmp(u->fields[CSV_ENABLED], "no") == 0 && (!no || u->line < no->line))
+                                no = u;
+                }
+                if (yes && no) {
+                        const CsvUser *early = yes->line < no->line ? yes : no, *late = early == yes ? no : yes;
+                        if (!again || late->line < again->line) {
+                                first = early;
+                                again = late;
+                        }
+                }
+        }
+        if (!again)
+                return 0;
+        return import_fail(ret_error, again->line,
+                           "user '%s' is enabled=%s here but enabled=%s on line %lu; a user is enabled or disabled "
+                           "in all accounts at once, so give the same value on every row of the user (or leave it "
+                           "empty on all but one)",
+                           again->fields[CSV_NAME], again->fields[CSV_ENABLED], first->fields[CSV_ENABLED],
+                           first->line);
+}
+
 static int check_duplicates(const CsvImport *imp, char **ret_error) {
         _cleanup_free_ const CsvUser **idx = NULL;
         const CsvUser *first = NULL, *again = NULL;
@@ -518,7 +599,7 @@ static int check_duplicates(const CsvImport *imp, char **ret_error) {
                 }
         }
         if (!again)
-                return 0;
+                return check_enabled(idx, imp->n_users, ret_error);
         if (isempty(again->fields[CSV_ACCOUNT]))
                 return import_fail(ret_error, again->line,
                                    "user '%s' (no account given) already appears on line %lu; keep one row per "
@@ -571,8 +652,8 @@ int csv_import_parse(const char *p, size_t len, CsvImport **ret, char **ret_erro
                 if (n != n_columns) {
                         r = import_fail(ret_error, line,
                                         "%zu field%s but the header names %zu column%s; a field with a comma "
-                                        "in it (a list of groups, a display name) must be enclosed in double "
-                                        "quotes",
+                                        "in it (a list of groups, IVRs or ACGs, a display name) must be enclosed "
+                                        "in double quotes",
                                         n, n == 1 ? "" : "s", n_columns, n_columns == 1 ? "" : "s");
                         goto done;
                 }

@@ -17,10 +17,15 @@
  *     skipped;
  *   - the first record is a header naming the columns, in any order, case
  *     insensitively ('_' or ' ' may stand for '-'): name and role are
- *     required, account, display-name and groups optional; any other
- *     column is refused, so a misspelt one is never silently dropped.
- *   - groups is a comma-separated list of group names inside one field
- *     (so the field is quoted when it has more than one group).
+ *     required, account, display-name, groups, enabled, ivrs and acg
+ *     optional; any other column is refused, so a misspelt one is never
+ *     silently dropped.
+ *   - groups, ivrs and acg are each a comma-separated list of names inside
+ *     one field (so the field is quoted when it has more than one name).
+ *   - enabled is yes or no (any case), or empty: the daemon then makes a
+ *     new user enabled and leaves an existing one as it is.  Being enabled
+ *     belongs to the user, not to a membership, so the rows of one user
+ *     (one per account) must not say both yes and no.
  */
 #pragma once
 
@@ -41,10 +46,14 @@ typedef enum CsvColumn {
         CSV_ACCOUNT,
         CSV_DISPLAY_NAME,
         CSV_GROUPS,
+        CSV_ENABLED,
+        CSV_IVRS,
+        CSV_ACG,
         _CSV_COLUMN_MAX,
 } CsvColumn;
 
-/* "name", "role", "account", "display-name", "groups"; NULL if out of range. */
+/* "name", "role", "account", "display-name", "groups", "enabled", "ivrs",
+ * "acg" (the order export writes them in); NULL if out of range. */
 const char *csv_column_to_string(CsvColumn c);
 
 /*
@@ -71,8 +80,9 @@ void csv_parser_done(CsvParser *ps);
 int csv_parser_next(CsvParser *ps, char ***ret_fields, unsigned long *ret_line);
 
 /* One user row of an import file.  Every field is non-NULL ("" when the
- * column is absent or empty); groups is normalised to "g1,g2" with the
- * blanks around each name removed. */
+ * column is absent or empty); groups, ivrs and acg are normalised to
+ * "g1,g2" with the blanks around each name removed, enabled to "yes", "no"
+ * or "". */
 typedef struct CsvUser {
         unsigned long line;
         char *fields[_CSV_COLUMN_MAX];
@@ -85,8 +95,9 @@ typedef struct CsvImport {
 } CsvImport;
 
 /* Parses and checks a whole import file: syntax, header, field counts,
- * names (name_is_valid), a non-empty name and role on every row, and that
- * no (name, account) pair appears twice.  Returns 0 and *ret, or a negative
+ * names (name_is_valid), a non-empty name and role on every row, enabled
+ * values, that no (name, account) pair appears twice and that no user is
+ * both enabled and disabled.  Returns 0 and *ret, or a negative
  * errno (those of csv_parser_next, or -EINVAL for a bad header or row) with
  * a malloc'ed message in *ret_error naming the line and what to do. */
 int csv_import_parse(const char *p, size_t len, CsvImport **ret, char **ret_error);
