@@ -70,7 +70,7 @@ LIBNAME := libcallrole.so
 PROGRAMS := $(BUILD)/callroled $(BUILD)/callrolectl $(BUILD)/$(LIBNAME).$(SOVERSION) $(BUILD)/pam_callrole.so \
             $(BUILD)/callrole.pc
 
-.PHONY: all check run install clean deps deps-test bench fuzz fuzz-smoke check-systemd FORCE
+.PHONY: all check check-valgrind run install clean deps deps-test bench fuzz fuzz-smoke check-systemd FORCE
 all: $(PROGRAMS)
 
 # Paths compiled into the programs.  Rewritten only when they change, so a
@@ -172,6 +172,12 @@ check: deps-test
 # skips otherwise), installs with PREFIX=/usr, ends "check-systemd: N passed, N failed".
 check-systemd: deps
 	@BUILD=$(BUILD) bash tests/check-systemd.sh
+
+# The integration tests with callroled under valgrind (any report fails them).
+check-valgrind: deps-test
+	$(MAKE) --no-print-directory all $(TEST_BIN)
+	@CALLROLE_DAEMON_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite" BUILD=$(BUILD) \
+		sh tests/run-tests.sh $(BUILD)/tests/test-daemon $(BUILD)/tests/test-ctl $(BUILD)/tests/test-pam
 
 run: deps
 	$(MAKE) --no-print-directory all

@@ -105,6 +105,7 @@ static int handle_check(Manager *m, const Request *req, const Peer *peer, struct
         if (r >= 0 && cr_cursor_end(cur) < 0)
                 r = -EBADMSG;
         if (r < 0) {
+                cr_check_clear(&c);
                 error_setf(ret_error, 0, "malformed check request");
                 return r;
         }

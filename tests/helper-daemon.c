@@ -58,6 +58,8 @@ static bool socket_answers(const char *path) {
         return ok;
 }
 
+static char *wrapper_copy;
+
 static int spawn(TestDaemon *d, const char *const *extra) {
         char exe[512], uid[32], profiles[512];
         const char *argv[64];
@@ -67,6 +69,20 @@ static int spawn(TestDaemon *d, const char *const *extra) {
         snprintf(exe, sizeof(exe), "%s/callroled", test_build_dir());
         snprintf(uid, sizeof(uid), "%u", (unsigned) getuid());
         snprintf(profiles, sizeof(profiles), "%s/profiles", test_source_dir());
+        /* $CALLROLE_DAEMON_WRAPPER runs the daemon under a tool, e.g.
+         * "valgrind -q --leak-check=full --errors-for-leak-kinds=definite";
+         * with -q any line valgrind writes to the log fails the test. */
+        if (wrapper_copy) {
+                free(wrapper_copy);
+                wrapper_copy = NULL;
+        }
+        if (getenv("CALLROLE_DAEMON_WRAPPER") && *getenv("CALLROLE_DAEMON_WRAPPER")) {
+                char *save = NULL;
+                wrapper_copy = strdup(getenv("CALLROLE_DAEMON_WRAPPER"));
+                for (char *t = wrapper_copy ? strtok_r(wrapper_copy, " ", &save) : NULL; t && n < 16;
+                     t = strtok_r(NULL, " ", &save))
+                        argv[n++] = t;
+        }
         argv[n++] = exe;
         argv[n++] = "--foreground";
         argv[n++] = "--socket";
@@ -93,11 +109,11 @@ static int spawn(TestDaemon *d, const char *const *extra) {
                 unsetenv("LISTEN_FDS");
                 unsetenv("LISTEN_PID");
                 unsetenv("NOTIFY_SOCKET");
-                execv(exe, (char *const *) argv);
+                execvp(argv[0], (char *const *) argv);
                 _exit(127);
         }
         d->pid = pid;
-        for (int i = 0; i < 500; i++) {
+        for (int i = 0; i < 3000; i++) {
                 int status;
                 if (socket_answers(d->socket))
                         return 0;
@@ -153,8 +169,34 @@ int test_daemon_stop(TestDaemon *d) {
         return -1;
 }
 
+/* A daemon built with SANITIZE=1 reports leaks and undefined behaviour in
+ * its log, not to the test: make such a report fail the test program. */
+static void check_daemon_log(const TestDaemon *d) {
+        char line[1024];
+        bool bad = false;
+        FILE *f = fopen(d->log, "re");
+
+        if (!f)
+                return;
+        while (fgets(line, sizeof(line), f))
+                if (strstr(line, "Sanitizer") || strstr(line, "runtime error:") ||
+                    /* valgrind -q prints only when it found something */
+                    (line[0] == '=' && line[1] == '=' && line[2] >= '0' && line[2] <= '9'))
+                        bad = true;
+        if (bad) {
+                rewind(f);
+                fprintf(stderr, "callroled reported a sanitizer or valgrind error; its log %s:\n", d->log);
+                while (fgets(line, sizeof(line), f))
+                        fputs(line, stderr);
+        }
+        fclose(f);
+        if (bad)
+                exit(EXIT_FAILURE);
+}
+
 void test_daemon_cleanup(TestDaemon *d) {
         (void) test_daemon_stop(d);
+        check_daemon_log(d);
         if (getenv("CALLROLE_KEEP_TEST_DIRS"))
                 fprintf(stderr, "kept %s\n", d->dir);
         else
