@@ -288,6 +288,13 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
                 s->before = describe(m->snapshot, s, false);
         }
 
+        if (manager_db_replaced(m)) {
+                r = error_setf(ret_error, -EROFS,
+                               "%s was moved or replaced while callroled had it open; nothing was changed: "
+                               "restart callroled to use the file now at that path",
+                               m->config.db_path);
+                goto finish;
+        }
         r = store_begin(m->store, ret_error);
         if (r < 0)
                 goto finish;

@@ -63,7 +63,7 @@ static int handle_status(Manager *m, const Request *req, const Peer *peer, const
             (k = cr_record_addf(r, "connections", "%u", m->n_connections)) < 0 ||
             (k = cr_record_addf(r, "uptime", "%llu",
                                 (unsigned long long) ((monotonic_usec() - m->started_usec) / 1000000ULL))) < 0 ||
-            (k = cr_record_add(r, "database", peer->admin ? store_path(m->store) : "")) < 0 ||
+            (k = cr_record_add(r, "database", peer->admin ? m->config.db_path : "")) < 0 ||
             (k = cr_record_addf(r, "peer-uid", "%u", (unsigned) peer->uid)) < 0 ||
             (k = cr_record_add(r, "peer-user", peer->user ? peer->user : "")) < 0 ||
             (k = cr_record_add(r, "peer-admin", peer->admin ? "yes" : "no")) < 0) {
@@ -236,7 +236,11 @@ static int handle_role_list(Manager *m, const Request *req, const Peer *peer, co
                 error_setf(ret_error, 0, "role.get needs 'role'");
                 return -EINVAL;
         }
-        r = policy_role_records(m->snapshot, cr_record_get(params, "account"), role, &l, ret_error);
+        /* role.list profile=NAME: the roles a profile file defines. */
+        if (req->type == CR_MSG_ROLE_LIST && !isempty(cr_record_get(params, "profile")))
+                r = profile_role_records(m->config.profile_dir, cr_record_get(params, "profile"), &l, ret_error);
+        else
+                r = policy_role_records(m->snapshot, cr_record_get(params, "account"), role, &l, ret_error);
         if (r >= 0)
                 r = reply_records(out, req->id, &l);
         cr_records_clear(&l);

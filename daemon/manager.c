@@ -11,6 +11,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -251,10 +252,6 @@ static int open_and_compile(const char *db_path, uint64_t generation, Store **re
         return 0;
 }
 
-int manager_open_store(Manager *m) {
-        return open_and_compile(m->config.db_path, 1, &m->store, &m->snapshot);
-}
-
 void manager_notify_status(Manager *m) {
         (void) sd_notifyf(false,
                           "STATUS=Serving %zu users, %zu roles in %zu accounts; %llu requests, %llu changes, "
@@ -267,23 +264,63 @@ void manager_notify_status(Manager *m) {
 /* SIGHUP: re-read the configuration and reopen the database.  Either step
  * failing keeps what was running, so a bad edit cannot take the daemon
  * down. */
+/* Which file the open store is, so that a database replaced behind our
+ * back is noticed (see manager_db_replaced()). */
+static void remember_db_file(Manager *m) {
+        struct stat st;
+        if (stat(m->config.db_path, &st) >= 0) {
+                m->db_dev = st.st_dev;
+                m->db_ino = st.st_ino;
+        }
+}
+
+int manager_open_store(Manager *m) {
+        int r = open_and_compile(m->config.db_path, 1, &m->store, &m->snapshot);
+        if (r >= 0)
+                remember_db_file(m);
+        return r;
+}
+
+/* A database file that was moved away or replaced (a backup restored with
+ * mv) while we hold it open cannot be switched to safely: SQLite names its
+ * WAL after the path, so two files would share one log.  Changes written to
+ * the old, unlinked file would be lost, so they are refused instead, and the
+ * administrator is told to restart. */
+bool manager_db_replaced(Manager *m) {
+        struct stat st;
+        if (stat(m->config.db_path, &st) < 0)
+                return true;
+        return st.st_dev != m->db_dev || st.st_ino != m->db_ino;
+}
+
+/* SIGHUP: re-read the configuration and the database through the open
+ * handle (it holds the file's lock exclusively, so a second handle could
+ * not open it).  Either step failing keeps what was running. */
 int manager_reload(Manager *m) {
-        Store *store = NULL;
+        _cleanup_free_ char *err = NULL;
         Snapshot *snap = NULL;
+        Model *model = NULL;
         int r;
 
         (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration and database");
         r = manager_load_config(m, false);
         if (r < 0)
                 log_warning("reload: keeping the previous configuration");
-        /* Generations only grow, so a reader can tell a reload happened. */
-        r = open_and_compile(m->config.db_path, snapshot_generation(m->snapshot) + 1, &store, &snap);
+
+        if (manager_db_replaced(m))
+                log_error("%s was moved or replaced while callroled had it open; changes are refused until "
+                          "callroled is restarted (stop it before restoring a database)",
+                          m->config.db_path);
+        r = store_load(m->store, &model, &err);
+        if (r >= 0)
+                /* Generations only grow, so a reader can tell a reload happened. */
+                r = snapshot_compile(model, snapshot_generation(m->snapshot) + 1, &snap);
+        model_free(model);
         if (r < 0)
-                log_warning("reload: keeping the database that was open");
+                log_warning_errno(r, "reload: cannot read %s again (%s); keeping the policy in force",
+                                  m->config.db_path, err ? err : strerror(-r));
         else {
-                store_free(m->store);
                 snapshot_free(m->snapshot);
-                m->store = store;
                 m->snapshot = snap;
                 log_info("reloaded %s: %zu users, %zu roles", m->config.db_path, snapshot_n_users(m->snapshot),
                          snapshot_n_roles(m->snapshot));

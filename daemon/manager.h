@@ -52,6 +52,8 @@ typedef struct Manager {
 
         Store *store;
         Snapshot *snapshot;
+        dev_t db_dev;                    /* the file the store has open */
+        ino_t db_ino;
 
         Connection *connections;         /* doubly linked list */
         unsigned n_connections;
@@ -70,6 +72,7 @@ int manager_load_config(Manager *m, bool initial);
 int manager_parse_uid(const char *s, uid_t *ret);   /* "1000" or a user name */
 int manager_open_store(Manager *m);
 int manager_reload(Manager *m);
+bool manager_db_replaced(Manager *m);
 int manager_start(Manager *m);            /* socket + event sources */
 int manager_run(Manager *m);
 void manager_notify_status(Manager *m);
@@ -124,3 +127,6 @@ int profile_parse(const char *name, const char *text, size_t len, const char *ac
                   char **ret_error);
 int profile_load_file(const char *dir, const char *name, const char *account, Profile **ret, char **ret_error);
 int profile_list(const char *dir, struct cr_records *ret, char **ret_error);
+/* The roles of profile NAME as role.list records (fields of role.list plus
+ * profile), read from its file: loaded or not. */
+int profile_role_records(const char *dir, const char *name, struct cr_records *ret, char **ret_error);

@@ -737,6 +737,34 @@ static void assert_log_names(const char *log, const char *what) {
         free(text);
 }
 
+/* A database moved away or replaced (a backup restored with mv) while the
+ * daemon has it open: changes would go to a file nobody will see again, so
+ * they are refused, with the reason, and checks go on being answered. */
+static void test_replaced_database(void **state) {
+        TestDaemon *d = *state;
+        char copy[400], cmd[2048];
+        callrole *c;
+        Fingerprint before;
+        int r;
+
+        c = client_new(d);
+        MUST(c, "role.add", "role", "rp-role", "rank", "10", "grants", "login", NULL);
+        MUST(c, "user.add", "name", "rp-alice", "role", "rp-role", NULL);
+        snprintf(copy, sizeof(copy), "%s.copy", d->db);
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && mv '%s' '%s'", d->db, copy, copy, d->db);
+        assert_int_equal(system(cmd), 0);
+        before = fingerprint(d);
+
+        r = call(c, NULL, "user.add", "name", "rp-bob", "role", "rp-role", NULL);
+        assert_int_equal(r, -EROFS);
+        assert_non_null(strstr(callrole_last_error(c), "replaced"));
+        assert_non_null(strstr(callrole_last_error(c), "restart"));
+        assert_int_equal(callrole_check(c, "rp-alice", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(callrole_check(c, "rp-bob", "login", NULL, NULL, 0, NULL), 0);
+        assert_unchanged(d, &before);
+        callrole_free(c);
+}
+
 static void test_garbage_database(void **state) {
         TestDaemon *d = *state;
         char garbage[8192], *after;
@@ -2480,6 +2508,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_status_fields, own_daemon_setup, own_daemon_teardown),
                 cmocka_unit_test_setup_teardown(test_restart_keeps_data, own_daemon_setup, own_daemon_teardown),
                 cmocka_unit_test_setup_teardown(test_garbage_database, own_daemon_setup, own_daemon_teardown),
+                cmocka_unit_test_setup_teardown(test_replaced_database, own_daemon_setup, own_daemon_teardown),
                 cmocka_unit_test_setup_teardown(test_database_in_missing_folder, own_daemon_setup, own_daemon_teardown),
                 cmocka_unit_test_setup_teardown(test_database_in_unwritable_folder, own_daemon_setup, own_daemon_teardown),
         };
