@@ -8,12 +8,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-journal.h>
 
+#include "callrole-wire.h"
 #include "log.h"
 
 static bool use_journal;
 static int max_level = LOG_INFO;
+
+/* Messages carry names from requests: a newline or an escape sequence in
+ * one must not forge a log line or drive a terminal. */
+static void sanitize(char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        *s = '?';
+}
+
+/* At most DECISIONS_PER_SEC decision records per second; the rest are
+ * counted and reported once the second is over, so a client looping on
+ * denied checks cannot flush the real errors out of the journal. */
+#define DECISIONS_PER_SEC 100
+static uint64_t decision_window;
+static unsigned decisions_in_window;
+static unsigned long long decisions_suppressed;
+
+static bool decision_allowed_to_log(void) {
+        struct timespec ts;
+        uint64_t sec;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sec = (uint64_t) ts.tv_sec;
+        if (sec != decision_window) {
+                if (decisions_suppressed > 0)
+                        log_notice("%llu check decisions were not logged (more than %d per second)",
+                                   decisions_suppressed, DECISIONS_PER_SEC);
+                decision_window = sec;
+                decisions_in_window = 0;
+                decisions_suppressed = 0;
+        }
+        if (decisions_in_window >= DECISIONS_PER_SEC) {
+                decisions_suppressed++;
+                return false;
+        }
+        decisions_in_window++;
+        return true;
+}
 
 void log_setup(bool force_stderr) {
         const char *e = getenv("JOURNAL_STREAM");
@@ -57,6 +97,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 va_start(ap, fmt);
                 vsnprintf(msg, sizeof(msg), fmt, ap);
                 va_end(ap);
+                sanitize(msg);
                 if (use_journal) {
                         char lbuf[16];
                         snprintf(lbuf, sizeof(lbuf), "%d", line);
@@ -73,18 +114,28 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         return error ? -error : 0;
 }
 
-void log_decision(int level, unsigned peer_uid, const char *user, const char *permission, const char *account,
-                  bool allowed, const char *reason, const char *detail) {
-        if (level > max_level)
+void log_decision(int level, unsigned peer_uid, const char *user_in, const char *permission_in,
+                  const char *account_in, bool allowed, const char *reason, const char *detail_in) {
+        char user[CR_NAME_MAX + 1], permission[CR_NAME_MAX + 1], account[CR_NAME_MAX + 1], detail[1024];
+
+        if (level > max_level || !decision_allowed_to_log())
                 return;
+        snprintf(user, sizeof(user), "%s", user_in ? user_in : "");
+        snprintf(permission, sizeof(permission), "%s", permission_in ? permission_in : "");
+        snprintf(account, sizeof(account), "%s", account_in ? account_in : "");
+        snprintf(detail, sizeof(detail), "%s", detail_in ? detail_in : "");
+        sanitize(user);
+        sanitize(permission);
+        sanitize(account);
+        sanitize(detail);
         if (use_journal)
                 sd_journal_send("MESSAGE=check %s %s in %s by uid %u: %s%s%s%s", user, permission,
                                 isempty(account) ? "-" : account, peer_uid, allowed ? "allow" : "deny",
                                 allowed ? "" : " (", allowed ? "" : reason, allowed ? "" : ")",
                                 "PRIORITY=%d", level, "CALLROLE_USER=%s", user, "CALLROLE_PERMISSION=%s", permission,
-                                "CALLROLE_ACCOUNT=%s", isempty(account) ? "" : account, "CALLROLE_DECISION=%s",
+                                "CALLROLE_ACCOUNT=%s", account, "CALLROLE_DECISION=%s",
                                 allowed ? "allow" : "deny", "CALLROLE_REASON=%s", reason ? reason : "",
-                                "CALLROLE_DETAIL=%s", detail ? detail : "", "CALLROLE_PEER_UID=%u", peer_uid, NULL);
+                                "CALLROLE_DETAIL=%s", detail, "CALLROLE_PEER_UID=%u", peer_uid, NULL);
         else
                 fprintf(stderr, "callroled: check %s %s in %s by uid %u: %s%s%s%s%s%s\n", user, permission,
                         isempty(account) ? "-" : account, peer_uid, allowed ? "allow" : "deny",

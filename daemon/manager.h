@@ -18,10 +18,15 @@
 
 #define MANAGER_ADMIN_UIDS_MAX 64
 #define MANAGER_CONNECTIONS_MAX_DEFAULT 1024
-#define MANAGER_CONNECTIONS_PER_UID_MAX_DEFAULT 128
+#define MANAGER_CONNECTIONS_PER_UID_MAX_DEFAULT 32   /* administrators (root: PAM) are exempt */
 #define MANAGER_IDLE_TIMEOUT_USEC_DEFAULT (120ULL * 1000000ULL)  /* no request at all */
 #define MANAGER_IO_TIMEOUT_USEC_DEFAULT (10ULL * 1000000ULL)     /* a frame half-read or a reply half-written */
-#define MANAGER_OUTPUT_MAX (2u * CR_REPLY_MAX)                   /* queued replies before we stop reading */
+/* A connection gets its next frame dispatched only while less than this is
+ * waiting to be written, so a peer that never reads holds at most one
+ * reply (≤ CR_REPLY_MAX) and this much. */
+#define MANAGER_OUTPUT_HIGH_WATER (64u * 1024u)
+/* Frames served from one connection before the others get a turn. */
+#define MANAGER_FRAMES_PER_TURN 8u
 
 typedef struct Connection Connection;
 
@@ -63,6 +68,7 @@ typedef struct Manager {
         uint64_t changes;
         uint64_t refused_connections;
         uint64_t last_limit_log_usec;    /* rate limit of "too many connections" */
+        sd_event_source *accept_retry_source;   /* re-enables accepting after EMFILE */
         bool exiting;
 } Manager;
 

@@ -46,6 +46,7 @@ static void membership_done(ModelMembership *m) {
         strv_free(m->ivrs);
         strv_free(m->acg);
         strv_free(m->only);
+        strv_free(m->notify);
 }
 
 Model *model_free(Model *m) {
@@ -66,6 +67,7 @@ Model *model_free(Model *m) {
                 free(a->plan);
                 strv_free(a->hidden);
                 strv_free(a->attrs);
+                strv_free(a->notifications);
         }
         for (size_t i = 0; i < m->n_roles; i++) {
                 ModelRole *r = &m->roles[i];

@@ -30,7 +30,8 @@ enum {
 /* Account conditions on a grant. */
 enum {
         COND_NONE = 0,
-        COND_NO_ROLE = 1,      /* "no-role=ROLE": nobody in the account holds ROLE */
+        COND_NO_ROLE = 1,      /* "no-role=ROLE": nobody in the account, or in an agency above it
+                                * (whose roles apply here), holds ROLE */
         COND_ACCOUNT_ATTR = 2, /* "account.KEY=VALUE": the account's attribute KEY is VALUE */
 };
 
@@ -52,6 +53,8 @@ typedef struct ModelAccount {
         int64_t seats;         /* users allowed; -1 unlimited */
         char **hidden;         /* patterns the account hides from all its sub-accounts */
         char **attrs;          /* "key=value" */
+        char **notifications;  /* "name=permission": notifications defined here, usable in the
+                                * account and its sub-accounts (the nearest definition wins) */
 } ModelAccount;
 
 typedef struct ModelGrant {
@@ -67,6 +70,7 @@ typedef struct ModelRole {
         char *id;              /* "call-agent" */
         char *title;           /* "Call Agent" */
         int64_t rank;          /* higher outranks lower */
+        bool agency_only;      /* may be held only in an agency (see policy_validate()) */
         ModelGrant *grants;
         size_t n_grants;
 } ModelRole;
@@ -85,6 +89,7 @@ typedef struct ModelMembership {
         char *role;
         char **groups, **ivrs, **acg;
         char **only;           /* if non-empty: patterns narrowing the role's permissions */
+        char **notify;         /* names of the notifications the user has switched on here */
 } ModelMembership;
 
 typedef struct ModelUser {

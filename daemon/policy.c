@@ -231,11 +231,17 @@ static bool cond_holds(const Snapshot *s, const SnapGrant *g, uint32_t a) {
         case COND_NONE:
                 return true;
         case COND_NO_ROLE: {
-                uint32_t held = snap_accounts(s, a)->held_roles;
+                /* A role held at agency level applies in every sub-account,
+                 * so an agency's members count too.  (A member of the agency
+                 * who has a role of their own in this account is counted
+                 * anyway: the condition then fails, which is the safe way.) */
                 const char *id = snap_str(s, g->cond_key);
-                for (uint32_t i = 0; i < snap_list_n(s, held); i++)
-                        if (strcmp(role_id(s, snap_list_item(s, held, i)), id) == 0)
-                                return false;
+                for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
+                        uint32_t held = snap_accounts(s, a)->held_roles;
+                        for (uint32_t i = 0; i < snap_list_n(s, held); i++)
+                                if (strcmp(role_id(s, snap_list_item(s, held, i)), id) == 0)
+                                        return false;
+                }
                 return true;
         }
         case COND_ACCOUNT_ATTR: {
@@ -276,6 +282,38 @@ static uint32_t hiding_agency(const Snapshot *s, uint32_t a, uint32_t p) {
                                 return a;
         }
         return SNAP_NONE;
+}
+
+/* The notification called name in account a: a's own definition, else the
+ * nearest agency's; SNAP_NONE if none. */
+static uint32_t notification_find(const Snapshot *s, uint32_t a, const char *name) {
+        for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
+                const SnapAccount *sa = snap_accounts(s, a);
+                for (uint32_t i = 0; i < sa->n_notifications; i++)
+                        if (streq(snap_str(s, snap_notifications(s, sa->first_notification + i)->name), name))
+                                return sa->first_notification + i;
+        }
+        return SNAP_NONE;
+}
+
+/* Why membership m cannot use p in account a (membership_holds() said no),
+ * as a clause for messages: "role 'Calls Only' does not grant it". */
+static void why_not_held(Str *o, const Snapshot *s, uint32_t m, uint32_t a, uint32_t p) {
+        const SnapMembership *sm = snap_memberships(s, m);
+        const SnapAccount *sa = snap_accounts(s, a);
+
+        if (!snap_bit(s, snap_roles(s, sm->role)->bits, p))
+                str_addf(o, "role '%s' does not grant it", role_title(s, sm->role));
+        else if (!membership_grants(s, m, p)) {
+                str_addf(o, "the user is limited to ");
+                str_list(o, s, sm->only, ", ");
+        } else if (snap_bit(s, sa->hidden_bits, p)) {
+                uint32_t agency = hiding_agency(s, a, p);
+                str_addf(o, "agency '%s' hides it", agency == SNAP_NONE ? "?" : account_name(s, agency));
+        } else if (!snap_bit(s, sa->plan_bits, p))
+                str_addf(o, "plan '%s' does not include it", snap_str_or_empty(s, sa->eff_plan));
+        else
+                str_addf(o, "no grant of it in role '%s' holds its condition there", role_title(s, sm->role));
 }
 
 /* ---- check and scope ---------------------------------------------------- */
@@ -778,7 +816,7 @@ static int add_user_record(const Snapshot *s, struct cr_records *ret, uint32_t u
                 return k;
         if (m == SNAP_NONE) {
                 static const char *const empty_scalar[] = { "account", "role", "role-title", "rank" };
-                static const char *const empty_list[] = { "groups", "ivrs", "acg", "only" };
+                static const char *const empty_list[] = { "groups", "ivrs", "acg", "only", "notify" };
                 for (size_t i = 0; i < ELEMENTSOF(empty_scalar); i++)
                         if ((k = cr_record_add(rec, empty_scalar[i], "")) < 0)
                                 return k;
@@ -795,7 +833,8 @@ static int add_user_record(const Snapshot *s, struct cr_records *ret, uint32_t u
                     (k = record_add_list(rec, "groups", s, sm->groups)) < 0 ||
                     (k = record_add_list(rec, "ivrs", s, sm->ivrs)) < 0 ||
                     (k = record_add_list(rec, "acg", s, sm->acg)) < 0 ||
-                    (k = record_add_list(rec, "only", s, sm->only)) < 0)
+                    (k = record_add_list(rec, "only", s, sm->only)) < 0 ||
+                    (k = record_add_list(rec, "notify", s, sm->notify)) < 0)
                         return k;
         }
         return 0;
@@ -923,6 +962,7 @@ static int add_role_record(const Snapshot *s, struct cr_records *ret, uint32_t r
             (k = cr_record_add(rec, "role", role_id(s, r))) < 0 ||
             (k = cr_record_add(rec, "title", role_title(s, r))) < 0 ||
             (k = cr_record_addf(rec, "rank", "%" PRId64, sr->rank)) < 0 ||
+            (k = cr_record_add(rec, "agency-only", sr->flags & SNAP_ROLE_AGENCY_ONLY ? "yes" : "no")) < 0 ||
             (k = cr_record_add_empty(rec, "grants")) < 0)
                 return k;
         for (uint32_t i = 0; i < sr->n_grants; i++)
@@ -1025,8 +1065,16 @@ int policy_account_records(const Snapshot *s, struct cr_records *ret) {
                     (k = cr_record_addf(rec, "seats", "%" PRId64, sa->seats)) < 0 ||
                     (k = cr_record_addf(rec, "users", "%" PRIu32, sa->n_members)) < 0 ||
                     (k = record_add_list(rec, "hidden", s, sa->hidden)) < 0 ||
-                    (k = record_add_list(rec, "attrs", s, sa->attrs)) < 0)
+                    (k = record_add_list(rec, "attrs", s, sa->attrs)) < 0 ||
+                    (k = cr_record_add(rec, "agency", sa->flags & SNAP_ACCOUNT_AGENCY ? "yes" : "no")) < 0 ||
+                    (k = cr_record_add_empty(rec, "notifications")) < 0)
                         return k;
+                for (uint32_t i = 0; i < sa->n_notifications; i++) {
+                        const SnapNotification *sn = snap_notifications(s, sa->first_notification + i);
+                        if ((k = cr_record_addf(rec, "notifications", "%s=%s", snap_str(s, sn->name),
+                                                permission_name(s, sn->permission))) < 0)
+                                return k;
+                }
         }
         return 0;
 }
@@ -1222,6 +1270,20 @@ static int check_enabled_param(const struct cr_record *p, const char *what, char
         return 0;
 }
 
+/* Seats bind administrators too: they are what the tenant pays for.  This
+ * is the friendly refusal of one user.add before anything is applied;
+ * policy_validate() catches several additions at once (an import). */
+static int seat_free(const Snapshot *s, uint32_t a, char **ret_error) {
+        const SnapAccount *sa = snap_accounts(s, a);
+
+        if (sa->seats < 0 || (int64_t) sa->n_members < sa->seats)
+                return 0;
+        return fail(ret_error, -EDQUOT,
+                    "account '%s' has no free seat (%" PRIu32 " of %" PRId64 " used): remove a user from it or raise "
+                    "its seats with 'callrolectl account set %s --seats N'",
+                    account_name(s, a), sa->n_members, sa->seats, account_name(s, a));
+}
+
 static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
                               char **ret_error) {
         const char *name, *role, *account = param(p, "account");
@@ -1246,23 +1308,30 @@ static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, 
                             "user '%s' already has a role in account '%s': change it with 'callrolectl user set'", name,
                             account);
         if (peer->admin)
-                return 0;
+                return seat_free(s, a, ret_error);
 
         k = peer_authority(s, pu, a, "users.create", "add", &pm, ret_error);
         if (k < 0)
                 return k;
         k = peer_outranks_role(s, pu, pm, name, r, ret_error);
-        if (k < 0 || tu == SNAP_NONE)
-                return k;
-        /* Adding a role to an existing user: they must rank below the peer
-         * where the new role applies, and everywhere if the user as a whole
-         * changes. */
-        k = peer_outranks_user(s, pu, pm, tu, a, "change", ret_error);
         if (k < 0)
                 return k;
-        if (has_param(p, "enabled") || has_param(p, "display-name"))
-                return peer_may_touch_everywhere(s, pu, tu, "users.edit", "change", ret_error);
-        return 0;
+        if (tu != SNAP_NONE) {
+                /* Adding a role to an existing user: they must rank below
+                 * the peer where the new role applies, and everywhere if
+                 * the user as a whole changes. */
+                k = peer_outranks_user(s, pu, pm, tu, a, "change", ret_error);
+                if (k < 0)
+                        return k;
+                if (has_param(p, "enabled") || has_param(p, "display-name")) {
+                        k = peer_may_touch_everywhere(s, pu, tu, "users.edit", "change", ret_error);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        /* Last, so that only those who may add users to the account learn
+         * how full it is. */
+        return seat_free(s, a, ret_error);
 }
 
 /* The account a membership change is about: the given one, else the user's
@@ -1302,7 +1371,7 @@ static int find_target_user(const Snapshot *s, const Peer *peer, const char *nam
 
 static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
                               char **ret_error) {
-        static const char *const membership_keys[] = { "role", "groups", "ivrs", "acg", "only" };
+        static const char *const membership_keys[] = { "role", "groups", "ivrs", "acg", "only", "notify" };
         const char *name, *role = param(p, "role");
         bool membership_change = false, user_change = has_param(p, "enabled") || has_param(p, "display-name");
         uint32_t tu = SNAP_NONE, a = SNAP_NONE, r = SNAP_NONE, pm = SNAP_NONE;
@@ -1316,8 +1385,8 @@ static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, 
                 membership_change = membership_change || has_param(p, membership_keys[i]);
         if (!membership_change && !user_change)
                 return fail(ret_error, -EINVAL,
-                            "user.set: nothing to change for '%s'; give a role, groups, ivrs, acg, only, enabled or "
-                            "display-name", name);
+                            "user.set: nothing to change for '%s'; give a role, groups, ivrs, acg, only, notify, "
+                            "enabled or display-name", name);
         if (membership_change) {
                 if ((k = user_account(s, tu, param(p, "account"), &a, ret_error)) < 0)
                         return k;
@@ -1397,6 +1466,10 @@ static int authorize_role_add(const Snapshot *s, const struct cr_record *p, char
         if (errno != 0 || !end || *end || end == rank)
                 return fail(ret_error, -EINVAL, "role.add: rank '%s' is not an integer", rank);
         (void) v;
+        if (has_param(p, "agency-only") && !streq_ptr(param(p, "agency-only"), "yes") &&
+            !streq_ptr(param(p, "agency-only"), "no"))
+                return fail(ret_error, -EINVAL, "role.add: agency-only must be yes or no, not '%s'",
+                            param(p, "agency-only") ? param(p, "agency-only") : "");
         for (size_t i = 0; grants && i < grants->n_values; i++) {
                 _cleanup_free_ char *err = NULL;
                 ModelGrant g = {};
@@ -1601,6 +1674,63 @@ static int validate_rules(const Snapshot *s, char **ret_error) {
         return 0;
 }
 
+/* An agency-only role is held only in agencies; held there, it applies in
+ * every sub-account. */
+static int validate_agency_only(const Snapshot *s, char **ret_error) {
+        for (uint32_t m = 0; m < s->n_memberships; m++) {
+                const SnapMembership *sm = snap_memberships(s, m);
+                if (!(snap_roles(s, sm->role)->flags & SNAP_ROLE_AGENCY_ONLY) ||
+                    (snap_accounts(s, sm->account)->flags & SNAP_ACCOUNT_AGENCY))
+                        continue;
+                return fail(ret_error, -EINVAL,
+                            "role '%s' (%s) exists only in agencies, and account '%s' of user '%s' is not one (it has "
+                            "no sub-accounts and no attribute kind=agency): give the role in the agency, where it "
+                            "applies to every sub-account, or mark the account with 'callrolectl account set %s "
+                            "--attr kind=agency'",
+                            role_id(s, sm->role), role_title(s, sm->role), account_name(s, sm->account),
+                            user_name(s, sm->user), account_name(s, sm->account));
+        }
+        return 0;
+}
+
+/* A notification switched on must exist where the membership is and its
+ * permission must be usable there by the membership: granted, not narrowed
+ * away by `only`, not hidden by an agency, in the plan, its condition
+ * holding.  So a change that would leave a user with a notification about
+ * what they cannot see (a role change, a narrower `only`, an agency hiding
+ * the feature) is refused, naming the permission. */
+static int validate_notifications(const Snapshot *s, char **ret_error) {
+        for (uint32_t m = 0; m < s->n_memberships; m++) {
+                const SnapMembership *sm = snap_memberships(s, m);
+
+                for (uint32_t i = 0; i < snap_list_n(s, sm->notify); i++) {
+                        const char *name = snap_list_str(s, sm->notify, i);
+                        uint32_t n = notification_find(s, sm->account, name), p;
+                        _cleanup_free_ char *why = NULL;
+                        Str o = {};
+
+                        if (n == SNAP_NONE)
+                                return fail(ret_error, -ENOENT,
+                                            "there is no notification '%s' in account '%s' (user '%s'): see the "
+                                            "notifications of 'callrolectl account list'",
+                                            name, account_name(s, sm->account), user_name(s, sm->user));
+                        p = snap_notifications(s, n)->permission;
+                        if (membership_holds(s, m, sm->account, p))
+                                continue;
+                        why_not_held(&o, s, m, sm->account, p);
+                        why = str_take(&o);
+                        if (!why)
+                                return -ENOMEM;
+                        return fail(ret_error, -EINVAL,
+                                    "notification '%s' needs %s, which user '%s' does not have in account '%s' (%s): "
+                                    "switch it off (--notify %s=off) or give a role that grants %s",
+                                    name, permission_name(s, p), user_name(s, sm->user), account_name(s, sm->account),
+                                    why, name, permission_name(s, p));
+                }
+        }
+        return 0;
+}
+
 int policy_validate(const Snapshot *s, char **ret_error) {
         int k;
 
@@ -1618,6 +1748,12 @@ int policy_validate(const Snapshot *s, char **ret_error) {
                                     account_name(s, sm->account), account_name(s, sm->account));
         }
         k = validate_rules(s, ret_error);
+        if (k < 0)
+                return k;
+        k = validate_agency_only(s, ret_error);
+        if (k < 0)
+                return k;
+        k = validate_notifications(s, ret_error);
         if (k < 0)
                 return k;
         for (uint32_t a = 0; a < s->n_accounts; a++) {
@@ -1650,8 +1786,8 @@ char *policy_describe_user(const Snapshot *s, const char *user) {
         str_addf(&o, " %s", su->enabled ? "enabled" : "disabled");
         for (uint32_t i = 0; i < su->n_memberships; i++) {
                 const SnapMembership *sm = snap_memberships(s, su->first_membership + i);
-                static const char *const names[] = { "groups", "ivrs", "acg", "only" };
-                uint32_t lists[] = { sm->groups, sm->ivrs, sm->acg, sm->only };
+                static const char *const names[] = { "groups", "ivrs", "acg", "only", "notify" };
+                uint32_t lists[] = { sm->groups, sm->ivrs, sm->acg, sm->only, sm->notify };
                 uint32_t ra = snap_roles(s, sm->role)->account;
 
                 str_addf(&o, "; %s: ", account_name(s, sm->account));
@@ -1680,7 +1816,8 @@ char *policy_describe_role(const Snapshot *s, const char *account, const char *r
         if (r == SNAP_NONE)
                 return NULL;
         sr = snap_roles(s, r);
-        str_addf(&o, "%s (%s) rank %" PRId64 ":", role, role_title(s, r), sr->rank);
+        str_addf(&o, "%s (%s) rank %" PRId64 "%s:", role, role_title(s, r), sr->rank,
+                 sr->flags & SNAP_ROLE_AGENCY_ONLY ? " agency-only" : "");
         for (uint32_t i = 0; i < sr->n_grants; i++)
                 str_addf(&o, "%s%s", i ? ", " : " ", snap_str(s, snap_grants(s, sr->first_grant + i)->text));
         return str_take(&o);

@@ -57,7 +57,8 @@ bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user)
  * user.add/user.set/user.delete need users.create/users.edit/users.delete
  * in the account, and the peer's rank there must be strictly higher than
  * the target user's current rank and than the new role's rank; every other
- * change needs an administrator.  Also refuses, with -ENOENT and the name,
+ * change needs an administrator.  user.add to an account without a free
+ * seat is refused with -EDQUOT, for administrators too.  Also refuses, with -ENOENT and the name,
  * references to a user, role, account or permission the snapshot lacks
  * where the change needs them to exist, and -EEXIST where it must not.
  * Returns 0 or a negative errno with a message.
@@ -71,8 +72,12 @@ bool policy_user_exists(const Snapshot *s, const char *user);
 /* Validates the whole model: every role satisfies the rules of its account
  * and the account's ancestors; every grant's permission exists; every
  * account's users fit its seats; every membership's role belongs to the
- * account or an ancestor.  0, or -EINVAL/-EDQUOT with a message naming the
- * first problem. */
+ * account or an ancestor; an agency-only role is held only in an agency
+ * (sub-accounts, or its own attribute kind=agency); every notification a
+ * membership has switched on is defined there (or in an agency above) and
+ * its permission is usable by the membership there.  0, or
+ * -EINVAL/-ENOENT/-EDQUOT with a message naming the first problem and, for
+ * a rule or a notification, the missing permission. */
 int policy_validate(const Snapshot *s, char **ret_error);
 
 /* Renderers for read requests (fields as in docs/protocol.md).  Each

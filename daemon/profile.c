@@ -1,7 +1,8 @@
 /*
  * profile.c: reads the role models of call-center products, shipped as
  * text files in profiles/, and turns each into the list of ordinary changes
- * (permission.add, plan.set, role.add, rule.add) that loading it makes.
+ * (permission.add, plan.set, role.add, rule.add, account.set) that loading
+ * it makes.
  * Profiles are applied through the same change pipeline as any
  * callrolectl command, in one transaction, so a profile that breaks a rule
  * is refused whole.
@@ -12,10 +13,17 @@
  *   profile NAME "Title"
  *   permission NAME ["description"]
  *   plan NAME PATTERN...
- *   role ID RANK "Title"
+ *   role ID RANK "Title" [agency-only]
  *   grant GRANT...                 (adds to the role above)
  *   rule IF-PATTERN requires PATTERN
  *   hide PATTERN...                (hidden from every sub-account of the target)
+ *   notification NAME requires PERMISSION
+ *
+ * "agency-only" marks a role that may be held only in an agency (an account
+ * with sub-accounts, or marked kind=agency), where it applies to every
+ * sub-account.  A notification (an e-mail a user can have switched on) is
+ * defined in the target account and its sub-accounts, and can be switched
+ * on only for users who may use PERMISSION there.
  *
  * The text is untrusted input (a profile directory can be pointed anywhere):
  * the file, a line, a word and the number of directives are all bounded,
@@ -212,7 +220,8 @@ int profile_parse(const char *name, const char *text, size_t len, const char *ac
                 } else if (strcmp(words[0], "role") == 0) {
                         char *end;
                         long long rank;
-                        NEED(n == 4, "use: role ID RANK \"Title\"");
+                        NEED(n == 4 || (n == 5 && strcmp(words[4], "agency-only") == 0),
+                             "use: role ID RANK \"Title\" [agency-only]");
                         NEED(name_is_valid(words[1]) >= 0, "invalid role id");
                         errno = 0;
                         rank = strtoll(words[2], &end, 10);
@@ -223,6 +232,8 @@ int profile_parse(const char *name, const char *text, size_t len, const char *ac
                         TRY(cr_record_add(role, "rank", words[2]));
                         TRY(cr_record_add(role, "title", words[3]));
                         TRY(cr_record_add(role, "account", account));
+                        if (n == 5)
+                                TRY(cr_record_add(role, "agency-only", "yes"));
                         TRY(cr_record_add_empty(role, "grants"));
                         p->n_roles++;
                 } else if (strcmp(words[0], "grant") == 0) {
@@ -256,10 +267,19 @@ int profile_parse(const char *name, const char *text, size_t len, const char *ac
                                 TRY(cr_record_add(rec, "hide", words[i]));
                         }
                         role = NULL;
+                } else if (strcmp(words[0], "notification") == 0) {
+                        NEED(n == 4 && strcmp(words[2], "requires") == 0,
+                             "use: notification NAME requires PERMISSION");
+                        NEED(name_is_valid(words[1]) >= 0, "invalid notification name");
+                        NEED(name_is_valid(words[3]) >= 0, "invalid permission name");
+                        TRY(add_change(p, CR_MSG_ACCOUNT_SET, lineno, &rec));
+                        TRY(cr_record_add(rec, "name", account));
+                        TRY(cr_record_addf(rec, "notifications", "%s=%s", words[1], words[3]));
+                        role = NULL;
                 } else {
                         r = error_setf(ret_error, -EINVAL,
                                        "profile '%s' line %u: unknown directive '%s'; expected profile, permission, "
-                                       "plan, role, grant, rule or hide",
+                                       "plan, role, grant, rule, hide or notification",
                                        name, lineno, words[0]);
                         goto fail;
                 }
@@ -323,6 +343,48 @@ int profile_load_file(const char *dir, const char *name, const char *account, Pr
         if (r < 0)
                 return r;
         return profile_parse(name, text, len, account, ret, ret_error);
+}
+
+/* The roles a profile file defines, as role.list records (account empty,
+ * profile the profile's name): what 'callrolectl role matrix --profile'
+ * draws, whether or not the profile is loaded anywhere. */
+int profile_role_records(const char *dir, const char *name, struct cr_records *ret, char **ret_error) {
+        static const char *const keys[] = { "role", "title", "rank", "agency-only", "grants" };
+        Profile *p = NULL;
+        int r;
+
+        if (!dir || !name || !ret)
+                return -EINVAL;
+        r = profile_load_file(dir, name, NULL, &p, ret_error);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_changes && r >= 0; i++) {
+                const struct cr_record *c = &p->changes[i].params;
+                struct cr_record *rec;
+
+                if (p->changes[i].type != CR_MSG_ROLE_ADD)
+                        continue;
+                rec = cr_records_append(ret);
+                if (!rec) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = cr_record_add(rec, "account", "");
+                if (r >= 0)
+                        r = cr_record_add(rec, "profile", p->name);
+                for (size_t k = 0; k < ELEMENTSOF(keys) && r >= 0; k++) {
+                        const struct cr_field *f = cr_record_field(c, keys[k]);
+                        if (!f && streq_ptr(keys[k], "agency-only")) {
+                                r = cr_record_add(rec, keys[k], "no");
+                                continue;
+                        }
+                        r = cr_record_add_empty(rec, keys[k]);
+                        for (size_t j = 0; f && j < f->n_values && r >= 0; j++)
+                                r = cr_record_add(rec, keys[k], f->values[j]);
+                }
+        }
+        profile_free(p);
+        return r < 0 ? r : 0;
 }
 
 static int compare_names(const void *a, const void *b) {

@@ -14,9 +14,9 @@
  *            v
  *   +---> READING --------- complete frame ----> dispatch_request()
  *   |     |     |                                      |
- *   |     |     +-- queued output ≥ cap: stop reading  | reply appended to out
- *   |     |         until it drains                    |
- *   |     |                                            v
+ *   |     |     +-- unsent output ≥ high water: stop   | reply appended to out
+ *   |     |         reading and dispatching until it   |
+ *   |     |         drains                             v
  *   |     |                             malformed? ---yes---> CLOSING
  *   |     |                                  | no               |
  *   +-----|----------------------------------+                  |
@@ -25,17 +25,29 @@
  *         |                                                     |
  *         +---------------------> freed <-----------------------+
  *
+ * Fairness: a connection is served at most MANAGER_FRAMES_PER_TURN frames
+ * per turn; frames left over wait on a defer source, behind every other
+ * connection's turn.  Administrators' connections (root, hence PAM) and
+ * the listening socket run at a higher priority.
+ *
  * Invariants:
- *   1. in[0..in_len) holds the start of at most one partial frame after
- *      process_input() returns; its header, once 12 bytes are in, has been
- *      validated, so in_len never exceeds CR_HEADER_SIZE + CR_REQUEST_MAX.
- *   2. Replies are appended to out in request order; out_pos ≤ out.len.
- *   3. A connection in CLOSING reads nothing more and is freed when out is
+ *   1. in[0..in_len) holds complete frames not yet served and at most one
+ *      partial frame; a header is validated as soon as its 12 bytes are in,
+ *      so in_len never exceeds CR_HEADER_SIZE + CR_REQUEST_MAX.
+ *   2. Replies are appended to out in request order; out_pos ≤ out.len, and
+ *      a frame is dispatched only while out.len - out_pos is below
+ *      MANAGER_OUTPUT_HIGH_WATER, so a peer that never reads holds at most
+ *      that plus one reply.
+ *   3. Deadlines are absolute: a partial frame, or unsent output, must
+ *      finish within io_timeout of when it began.
+ *   4. A connection in CLOSING reads nothing more and is freed when out is
  *      flushed.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -54,8 +66,9 @@ struct Connection {
         Manager *manager;
         Connection *prev, *next;
         int fd;
-        sd_event_source *io_source, *timer_source;
+        sd_event_source *io_source, *timer_source, *defer_source;
         ConnectionState state;
+        uint64_t in_since, out_since;   /* when the partial frame / unsent output began; 0: none */
         bool input_eof;
 
         uid_t uid;
@@ -101,6 +114,7 @@ static void connection_free(Connection *c) {
         m->n_connections--;
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->timer_source);
+        sd_event_source_disable_unref(c->defer_source);
         closep(&c->fd);
         free(c->unix_name);
         free(c->in);
@@ -116,13 +130,36 @@ static bool connection_mid_frame(const Connection *c) {
         return c->in_len > 0 || connection_out_pending(c);
 }
 
-/* Re-arm the deadline and the epoll mask after any change of state. */
+static bool connection_may_dispatch(const Connection *c) {
+        return c->state == CONNECTION_READING && c->out.len - c->out_pos < MANAGER_OUTPUT_HIGH_WATER;
+}
+
+static bool connection_frame_ready(const Connection *c) {
+        struct cr_header h;
+        return c->in_len >= CR_HEADER_SIZE &&
+               (cr_header_decode(c->in, c->in_len, CR_REQUEST_MAX, &h) < 0 || c->in_len - CR_HEADER_SIZE >= h.length);
+}
+
+/* Re-arm the deadline, the epoll mask and the "more frames waiting" source
+ * after any change of state.  Deadlines are absolute: a frame must arrive
+ * whole, and output must drain, within io_timeout of its start, however
+ * slowly the peer trickles bytes. */
 static int connection_update(Connection *c) {
+        const Config *cfg = &c->manager->config;
         uint32_t events = 0;
-        uint64_t timeout;
+        uint64_t now = now_usec(), deadline;
         int r;
 
-        if (c->state == CONNECTION_READING && !c->input_eof && c->out.len - c->out_pos < MANAGER_OUTPUT_MAX)
+        if (c->in_len == 0)
+                c->in_since = 0;
+        else if (c->in_since == 0)
+                c->in_since = now;
+        if (!connection_out_pending(c))
+                c->out_since = 0;
+        else if (c->out_since == 0)
+                c->out_since = now;
+
+        if (connection_may_dispatch(c) && !c->input_eof)
                 events |= EPOLLIN;
         if (connection_out_pending(c))
                 events |= EPOLLOUT;
@@ -130,12 +167,22 @@ static int connection_update(Connection *c) {
         if (r < 0)
                 return r;
 
-        timeout = connection_mid_frame(c) || c->state == CONNECTION_CLOSING ? c->manager->config.io_timeout_usec
-                                                                             : c->manager->config.idle_timeout_usec;
-        r = sd_event_source_set_time(c->timer_source, now_usec() + timeout);
+        if (c->in_since || c->out_since || c->state == CONNECTION_CLOSING) {
+                uint64_t since = c->in_since && c->out_since ? (c->in_since < c->out_since ? c->in_since : c->out_since)
+                                                             : c->in_since ? c->in_since : c->out_since ? c->out_since : now;
+                deadline = since + cfg->io_timeout_usec;
+        } else
+                deadline = now + cfg->idle_timeout_usec;
+        r = sd_event_source_set_time(c->timer_source, deadline);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
         if (r < 0)
                 return r;
-        return sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+        /* Complete frames left over after this connection's turn: come back
+         * after everyone else had theirs. */
+        return sd_event_source_set_enabled(c->defer_source, connection_may_dispatch(c) && connection_frame_ready(c)
+                                                                    ? SD_EVENT_ONESHOT
+                                                                    : SD_EVENT_OFF);
 }
 
 static int connection_flush(Connection *c) {
@@ -155,10 +202,13 @@ static int connection_flush(Connection *c) {
         return 0;
 }
 
-/* Append one reply frame produced into a scratch buffer to the output. */
+/* Append one reply frame produced into a scratch buffer to the output,
+ * first moving what is still unsent to the front so the buffer never grows
+ * by what was already written. */
 static void connection_queue(Connection *c, const struct cr_buf *frame) {
-        if (c->out_pos > 0 && c->out_pos == c->out.len) {
-                c->out.len = 0;
+        if (c->out_pos > 0) {
+                memmove(c->out.data, c->out.data + c->out_pos, c->out.len - c->out_pos);
+                c->out.len -= c->out_pos;
                 c->out_pos = 0;
         }
         cr_put_bytes(&c->out, frame->data, frame->len);
@@ -201,11 +251,12 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
 
 /* Consume complete frames from in[].  Returns <0 when the connection must
  * go to CLOSING (an error reply has been queued where one could be). */
-static int connection_process_input(Connection *c) {
+static int connection_process_input(Connection *c, unsigned budget) {
         size_t off = 0;
+        unsigned served = 0;
         int r = 0;
 
-        while (c->state == CONNECTION_READING && c->out.len - c->out_pos < MANAGER_OUTPUT_MAX) {
+        while (connection_may_dispatch(c) && served < budget) {
                 struct cr_header h;
                 size_t avail = c->in_len - off;
 
@@ -236,6 +287,7 @@ static int connection_process_input(Connection *c) {
                         break;
                 r = connection_handle_frame(c, &h, c->in + off + CR_HEADER_SIZE);
                 off += CR_HEADER_SIZE + h.length;
+                served++;
                 if (r < 0) {
                         c->state = CONNECTION_CLOSING;
                         break;
@@ -283,39 +335,51 @@ static int connection_read(Connection *c) {
         }
 }
 
-static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Connection *c = userdata;
+/* One turn of a connection: read what arrived (if readable), serve a few
+ * frames, write what can be written. */
+static void connection_service(Connection *c, bool readable) {
         int r;
 
-        if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->state == CONNECTION_READING && !c->input_eof) {
+        if (readable && c->state == CONNECTION_READING && !c->input_eof) {
                 r = connection_read(c);
                 if (r < 0) {
                         log_debug("uid %u: connection error: %s", (unsigned) c->uid, strerror(-r));
                         connection_free(c);
-                        return 0;
+                        return;
                 }
         }
-        /* Frames may be waiting both for new bytes and for output room
-         * (pipelined requests held back while replies drained). */
+        /* Two halves of a turn, with a write between them, so replies
+         * start flowing while pipelined requests are still being served. */
         for (int pass = 0; pass < 2; pass++) {
                 if (c->state == CONNECTION_READING)
-                        (void) connection_process_input(c);
+                        (void) connection_process_input(c, MANAGER_FRAMES_PER_TURN / 2);
                 r = connection_flush(c);
                 if (r < 0) {
                         log_debug("uid %u: peer went away mid-reply: %s", (unsigned) c->uid, strerror(-r));
                         connection_free(c);
-                        return 0;
+                        return;
                 }
         }
         /* Nothing left to write: a closing connection is done, and after
-         * EOF a partial frame can never complete. */
-        if (!connection_out_pending(c) && (c->state == CONNECTION_CLOSING || c->input_eof)) {
+         * EOF a partial frame can never complete (complete ones are served
+         * first, through the defer source). */
+        if (!connection_out_pending(c) &&
+            (c->state == CONNECTION_CLOSING || (c->input_eof && !connection_frame_ready(c)))) {
                 connection_free(c);
-                return 0;
+                return;
         }
         r = connection_update(c);
         if (r < 0)
                 connection_free(c);
+}
+
+static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        connection_service(userdata, revents & (EPOLLIN | EPOLLHUP | EPOLLERR));
+        return 0;
+}
+
+static int on_connection_defer(sd_event_source *s, void *userdata) {
+        connection_service(userdata, false);
         return 0;
 }
 
@@ -369,7 +433,21 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* The listening socket stays readable: without a pause
+                         * the loop would spin.  Let connections wait in the
+                         * backlog for a moment. */
+                        int e = errno;
+                        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_OFF);
+                        (void) sd_event_source_set_time_relative(m->accept_retry_source, 100 * 1000);
+                        (void) sd_event_source_set_enabled(m->accept_retry_source, SD_EVENT_ONESHOT);
+                        now = now_usec();
+                        if (now - m->last_limit_log_usec > 10ULL * 1000000ULL) {
+                                m->last_limit_log_usec = now;
+                                log_warning_errno(e, "cannot accept connections (%m, %u open); pausing accept for "
+                                                  "100 ms", m->n_connections);
+                        }
+                } else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_warning_errno(errno, "accept failed: %m");
                 return 0;
         }
@@ -378,7 +456,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         if (m->n_connections >= m->config.max_connections ||
-            count_uid(m, cred.uid) >= m->config.max_connections_per_uid) {
+            (!manager_uid_is_admin(m, cred.uid) && count_uid(m, cred.uid) >= m->config.max_connections_per_uid)) {
                 m->refused_connections++;
                 now = now_usec();
                 if (now - m->last_limit_log_usec > 10ULL * 1000000ULL) {
@@ -400,7 +478,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         *c = (Connection) { .manager = m, .fd = TAKE_FD(cfd), .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
-        cr_buf_init(&c->out, MANAGER_OUTPUT_MAX + CR_HEADER_SIZE + CR_REPLY_MAX);
+        /* Room for one maximal reply beyond the high-water mark. */
+        cr_buf_init(&c->out, MANAGER_OUTPUT_HIGH_WATER + CR_HEADER_SIZE + CR_REPLY_MAX);
         c->next = m->connections;
         if (m->connections)
                 m->connections->prev = c;
@@ -412,6 +491,15 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (r >= 0)
                 r = sd_event_add_time(m->event, &c->timer_source, CLOCK_MONOTONIC, UINT64_MAX, 0,
                                       on_connection_timeout, c);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &c->defer_source, on_connection_defer, c);
+        /* Administrators, root among them (PAM runs as root in login
+         * paths), are served ahead of everyone else, so a flood from an
+         * ordinary uid cannot hold up logins. */
+        if (r >= 0 && manager_uid_is_admin(m, c->uid)) {
+                (void) sd_event_source_set_priority(c->io_source, SD_EVENT_PRIORITY_IMPORTANT);
+                (void) sd_event_source_set_priority(c->defer_source, SD_EVENT_PRIORITY_IMPORTANT);
+        }
         if (r >= 0)
                 r = connection_update(c);
         if (r < 0) {
@@ -497,13 +585,50 @@ int server_open_socket(Manager *m) {
         return 0;
 }
 
+static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        (void) sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
+/* Each connection costs one descriptor: take the hard limit (we use
+ * epoll, never select) and keep the connection cap below it, with room for
+ * the database and the journal. */
+static void fit_descriptor_limit(Manager *m) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        if (rl.rlim_cur < rl.rlim_max) {
+                rlim_t want = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+                if (want > rl.rlim_cur) {
+                        rl.rlim_cur = want;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                        (void) getrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t) m->config.max_connections + 64) {
+                unsigned cap = rl.rlim_cur > 128 ? (unsigned) rl.rlim_cur - 64 : 64;
+                log_warning("only %llu file descriptors allowed: serving at most %u connections instead of %u",
+                            (unsigned long long) rl.rlim_cur, cap, m->config.max_connections);
+                m->config.max_connections = cap;
+        }
+}
+
 int manager_start(Manager *m) {
         int r = server_open_socket(m);
         if (r < 0)
                 return r;
+        fit_descriptor_limit(m);
         r = sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_accept, m);
         if (r < 0)
                 return log_error_errno(r, "cannot watch the listening socket: %m");
+        /* New connections before more work on old ones. */
+        (void) sd_event_source_set_priority(m->listen_source, SD_EVENT_PRIORITY_IMPORTANT);
+        r = sd_event_add_time(m->event, &m->accept_retry_source, CLOCK_MONOTONIC, UINT64_MAX, 0, on_accept_retry, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot add a timer: %m");
+        (void) sd_event_source_set_enabled(m->accept_retry_source, SD_EVENT_OFF);
         return 0;
 }
 
@@ -511,7 +636,7 @@ int manager_start(Manager *m) {
 void server_close_all(Manager *m) {
         for (Connection *c = m->connections; c; c = c->next)
                 if (c->state == CONNECTION_READING)
-                        (void) connection_process_input(c);
+                        (void) connection_process_input(c, UINT_MAX);
         for (Connection *c = m->connections; c; c = c->next) {
                 /* Best effort, bounded: a peer that does not read loses its
                  * reply, it cannot hold up the shutdown. */
@@ -520,6 +645,7 @@ void server_close_all(Manager *m) {
         while (m->connections)
                 connection_free(m->connections);
         m->listen_source = sd_event_source_disable_unref(m->listen_source);
+        m->accept_retry_source = sd_event_source_disable_unref(m->accept_retry_source);
         if (!m->listen_fd_from_systemd) {
                 closep(&m->listen_fd);
                 m->listen_fd = -1;

@@ -14,6 +14,7 @@
  *                            its run of grants
  *   SnapGrant[n]             grouped by role
  *   SnapRule[n]
+ *   SnapNotification[n]      grouped by account, in the account order
  *   SnapUser[n]              sorted by name (user.list pages by name)
  *   SnapMembership[n]        grouped by user, in the user order
  *   hash tables              u32 slots, SNAP_NONE when empty: users, permissions
@@ -37,6 +38,9 @@
  *      within n_accounts steps.
  *   4. Each user has at most one membership per account, and every
  *      membership's role exists.
+ *   5. An account's notifications are the run [first_notification,
+ *      first_notification + n_notifications) of the notification table,
+ *      with distinct names, each naming an existing permission.
  */
 #pragma once
 
@@ -68,6 +72,10 @@ struct Snapshot {
         uint32_t empty_list;            /* the shared empty list */
         uint32_t data;                  /* start of the data area */
         uint32_t _pad;
+
+        /* version 2 */
+        uint32_t n_notifications;
+        uint32_t notifications;         /* table offset */
 };
 
 typedef struct SnapPermission {
@@ -93,7 +101,14 @@ typedef struct SnapAccount {
         uint32_t held_roles;            /* list of role indices held by direct members */
         uint32_t n_members;             /* users with a direct membership */
         int64_t seats;                  /* < 0: unlimited */
+        uint32_t flags;                 /* SNAP_ACCOUNT_* */
+        uint32_t first_notification, n_notifications; /* its own definitions */
+        uint32_t _pad;
 } SnapAccount;
+
+/* An agency: has sub-accounts, or its own attributes say kind=agency (not
+ * inherited: a sub-account of an agency is not one). */
+#define SNAP_ACCOUNT_AGENCY 0x1u
 
 typedef struct SnapRole {
         uint32_t id;
@@ -102,7 +117,11 @@ typedef struct SnapRole {
         uint32_t bits;                  /* bitset of permissions held by any grant */
         uint32_t first_grant, n_grants;
         int64_t rank;
+        uint32_t flags;                 /* SNAP_ROLE_* */
+        uint32_t _pad;
 } SnapRole;
+
+#define SNAP_ROLE_AGENCY_ONLY 0x1u      /* may be held only in an agency */
 
 typedef struct SnapGrant {
         uint32_t permission;            /* permission index */
@@ -117,6 +136,14 @@ typedef struct SnapRule {
         uint32_t if_pattern, requires_pattern;
 } SnapRule;
 
+/* "name needs permission": a notification an account defines for itself
+ * and its sub-accounts. */
+typedef struct SnapNotification {
+        uint32_t account;               /* account index */
+        uint32_t name;
+        uint32_t permission;            /* permission index */
+} SnapNotification;
+
 typedef struct SnapUser {
         uint32_t name;
         uint32_t display_name;          /* string or SNAP_NONE */
@@ -129,6 +156,7 @@ typedef struct SnapMembership {
         uint32_t groups, ivrs, acg;     /* lists of strings */
         uint32_t only;                  /* list of patterns as given */
         uint32_t only_bits;             /* bitset, or SNAP_NONE: not narrowed */
+        uint32_t notify;                /* list of notification names switched on */
 } SnapMembership;
 
 _Static_assert(sizeof(struct Snapshot) % 8 == 0, "header keeps tables aligned");
@@ -209,6 +237,7 @@ SNAP_TABLE(SnapAccount, accounts, n_accounts)
 SNAP_TABLE(SnapRole, roles, n_roles)
 SNAP_TABLE(SnapGrant, grants, n_grants)
 SNAP_TABLE(SnapRule, rules, n_rules)
+SNAP_TABLE(SnapNotification, notifications, n_notifications)
 SNAP_TABLE(SnapUser, users, n_users)
 SNAP_TABLE(SnapMembership, memberships, n_memberships)
 #undef SNAP_TABLE

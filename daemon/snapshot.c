@@ -8,6 +8,8 @@
  * the bitset of its effective plan (own plan, else the nearest agency's,
  * else everything) and of the permissions its ancestors hide, and each
  * membership's `only` patterns become a bitset.  fnmatch(3) runs only here.
+ * Accounts learn whether they are agencies, and the notifications they
+ * define are resolved to permission indices.
  *
  * The buffer is grown with realloc while it is filled, so the builder never
  * keeps a pointer into it across an append: entries are assembled in a
@@ -342,6 +344,7 @@ static int compile_roles(Builder *b, const Model *m) {
                         .first_grant = next_grant,
                         .n_grants = (uint32_t) mr->n_grants,
                         .rank = mr->rank,
+                        .flags = mr->agency_only ? SNAP_ROLE_AGENCY_ONLY : 0,
                 };
                 for (size_t j = 0; j < mr->n_grants; j++) {
                         const ModelGrant *g = &mr->grants[j];
@@ -378,6 +381,44 @@ static int compile_roles(Builder *b, const Model *m) {
                          (uint32_t) i);
         }
         return 0;
+}
+
+/* Invariant 5: each account's "name=permission" definitions, in account
+ * order. */
+static int compile_notifications(Builder *b, const Model *m) {
+        uint32_t next = 0;
+
+        for (uint32_t a = 0; a < m->n_accounts; a++) {
+                char *const *defs = m->accounts[a].notifications;
+                uint32_t first = next;
+
+                for (size_t i = 0; defs && defs[i]; i++) {
+                        const char *eq = strchr(defs[i], '=');
+                        _cleanup_free_ char *name = NULL;
+                        SnapNotification e;
+                        uint32_t p;
+
+                        if (!eq || eq == defs[i] || next >= HDR(b)->n_notifications)
+                                return -EINVAL;
+                        name = strndup(defs[i], (size_t) (eq - defs[i]));
+                        if (!name)
+                                return -ENOMEM;
+                        p = snap_find_permission(HDR(b), eq + 1);
+                        if (p == SNAP_NONE)
+                                return -EINVAL;
+                        for (uint32_t k = first; k < next; k++)
+                                if (strcmp(snap_str(HDR(b), AT(b, HDR(b)->notifications, SnapNotification)[k].name),
+                                           name) == 0)
+                                        return -EINVAL;
+                        e = (SnapNotification) { .account = a, .name = b_str(b, name), .permission = p };
+                        if (b->error < 0)
+                                return b->error;
+                        AT(b, HDR(b)->notifications, SnapNotification)[next++] = e;
+                }
+                account_at(b, a)->first_notification = first;
+                account_at(b, a)->n_notifications = next - first;
+        }
+        return next == HDR(b)->n_notifications ? 0 : -EINVAL;
 }
 
 static int compile_rules(Builder *b, const Model *m) {
@@ -488,6 +529,7 @@ static int compile_users(Builder *b, const Model *m, Held *held) {
                                 .acg = b_strv(b, mm->acg),
                                 .only = b_strv(b, mm->only),
                                 .only_bits = SNAP_NONE,
+                                .notify = b_strv(b, mm->notify),
                         };
                         if (strv_length(mm->only) > 0) {
                                 me.only_bits = b_bits(b);
@@ -511,6 +553,13 @@ static int compile_users(Builder *b, const Model *m, Held *held) {
 static int compile_account_derived(Builder *b, const Model *m, const Held *held) {
         uint32_t zero = b_bits(b);
 
+        for (uint32_t i = 0; i < m->n_accounts; i++) {
+                uint32_t parent = account_at(b, i)->parent;
+                if (parent != SNAP_NONE)
+                        account_at(b, parent)->flags |= SNAP_ACCOUNT_AGENCY;
+                if (strv_contains(m->accounts[i].attrs, "kind=agency"))
+                        account_at(b, i)->flags |= SNAP_ACCOUNT_AGENCY;
+        }
         for (uint32_t i = 0; i < m->n_accounts; i++) {
                 const char *plan_name = NULL;
                 uint32_t plan_bits, hidden_bits = zero, eff_plan = SNAP_NONE, held_list;
@@ -548,16 +597,17 @@ static int compile_account_derived(Builder *b, const Model *m, const Held *held)
         return b->error;
 }
 
-static bool counts_fit(const Model *m, size_t n_grants, size_t n_memberships) {
+static bool counts_fit(const Model *m, size_t n_grants, size_t n_memberships, size_t n_notifications) {
         size_t limit = UINT32_MAX / 64; /* every index and count well inside u32 */
         return m->n_permissions < limit && m->n_plans < limit && m->n_accounts < limit && m->n_roles < limit &&
-               m->n_rules < limit && m->n_users < limit && n_grants < limit && n_memberships < limit;
+               m->n_rules < limit && m->n_users < limit && n_grants < limit && n_memberships < limit &&
+               n_notifications < limit;
 }
 
 int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
         Builder b = {};
         Held *held = NULL;
-        size_t n_grants = 0, n_memberships = 0;
+        size_t n_grants = 0, n_memberships = 0, n_notifications = 0;
         uint32_t off;
         int r;
 
@@ -577,7 +627,13 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
                         return -EINVAL;
                 n_memberships += m->users[i].n_memberships;
         }
-        if (!counts_fit(m, n_grants, n_memberships))
+        for (size_t i = 0; i < m->n_accounts; i++) {
+                size_t n = strv_length(m->accounts[i].notifications);
+                if (n > UINT32_MAX / 64 || n_notifications > UINT32_MAX / 64)
+                        return -E2BIG;
+                n_notifications += n;
+        }
+        if (!counts_fit(m, n_grants, n_memberships, n_notifications))
                 return -E2BIG;
 
         off = b_alloc(&b, sizeof(Snapshot), 8);
@@ -596,6 +652,7 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
         HDR(&b)->n_rules = (uint32_t) m->n_rules;
         HDR(&b)->n_users = (uint32_t) m->n_users;
         HDR(&b)->n_memberships = (uint32_t) n_memberships;
+        HDR(&b)->n_notifications = (uint32_t) n_notifications;
 
 #define TABLE(field, n, type)                                    \
         do {                                                     \
@@ -609,6 +666,7 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
         TABLE(roles, m->n_roles, SnapRole);
         TABLE(grants, n_grants, SnapGrant);
         TABLE(rules, m->n_rules, SnapRule);
+        TABLE(notifications, n_notifications, SnapNotification);
         TABLE(users, m->n_users, SnapUser);
         TABLE(memberships, n_memberships, SnapMembership);
 #undef TABLE
@@ -648,6 +706,8 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
                 r = compile_accounts(&b, m);
         if (r >= 0)
                 r = compile_roles(&b, m);
+        if (r >= 0)
+                r = compile_notifications(&b, m);
         if (r >= 0)
                 r = compile_rules(&b, m);
         if (r >= 0)

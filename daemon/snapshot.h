@@ -26,7 +26,7 @@
 typedef struct Snapshot Snapshot;
 
 #define SNAPSHOT_MAGIC "CRSNAP01"
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2
 
 int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret);
 Snapshot *snapshot_free(Snapshot *s);

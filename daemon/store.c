@@ -109,6 +109,15 @@ enum {
         STMT_LOAD_USERS,
         STMT_LOAD_MEMBERSHIPS,
         STMT_LOAD_SETS,
+
+        /* schema 2 */
+        STMT_NOTIFICATION_UPSERT,
+        STMT_NOTIFICATION_DELETE,
+        STMT_NOTIFY_ON,
+        STMT_NOTIFY_OFF,
+        STMT_NOTIFY_CLEAR,
+        STMT_LOAD_NOTIFICATIONS,
+        STMT_LOAD_NOTIFY,
         _STMT_MAX,
 };
 
@@ -144,7 +153,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
                               "  WHERE a.parent IS NOT NULL AND c.depth < ?3) "
                               "SELECT r.id FROM chain c JOIN roles r ON r.account = c.id AND r.name = ?2 "
                               "ORDER BY c.depth LIMIT 1",
-        [STMT_ROLE_INSERT] = "INSERT INTO roles (account, name, title, rank) VALUES (?1, ?2, ?3, ?4)",
+        [STMT_ROLE_INSERT] = "INSERT INTO roles (account, name, title, rank, agency_only) VALUES (?1, ?2, ?3, ?4, ?5)",
         [STMT_ROLE_HOLDERS] = "SELECT count(*) FROM memberships WHERE role = ?1",
         [STMT_ROLE_DELETE] = "DELETE FROM roles WHERE id = ?1",
         [STMT_GRANT_INSERT] = "INSERT INTO grants (role, permission, scopes, cond, cond_key, cond_value) "
@@ -178,8 +187,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                              "ORDER BY a.name, h.pattern",
         [STMT_LOAD_ATTRS] = "SELECT a.name, t.key, t.value FROM account_attrs t JOIN accounts a ON a.id = t.account "
                             "ORDER BY a.name, t.key",
-        [STMT_LOAD_ROLES] = "SELECT a.name, r.name, r.title, r.rank FROM roles r JOIN accounts a ON a.id = r.account "
-                            "ORDER BY a.name, r.name",
+        [STMT_LOAD_ROLES] = "SELECT a.name, r.name, r.title, r.rank, r.agency_only FROM roles r "
+                            "JOIN accounts a ON a.id = r.account ORDER BY a.name, r.name",
         [STMT_LOAD_GRANTS] = "SELECT a.name, r.name, g.permission, g.scopes, g.cond, g.cond_key, g.cond_value "
                              "FROM grants g JOIN roles r ON r.id = g.role JOIN accounts a ON a.id = r.account "
                              "ORDER BY a.name, r.name, g.permission, g.rowid",
@@ -193,6 +202,18 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_LOAD_SETS] = "SELECT u.name, a.name, s.kind, s.value FROM membership_sets s "
                            "JOIN users u ON u.id = s.user JOIN accounts a ON a.id = s.account "
                            "ORDER BY u.name, a.name, s.kind, s.value",
+
+        [STMT_NOTIFICATION_UPSERT] = "INSERT INTO account_notifications (account, name, permission) VALUES (?1, ?2, ?3) "
+                                     "ON CONFLICT (account, name) DO UPDATE SET permission = excluded.permission",
+        [STMT_NOTIFICATION_DELETE] = "DELETE FROM account_notifications WHERE account = ?1 AND name = ?2",
+        [STMT_NOTIFY_ON] = "INSERT OR IGNORE INTO membership_notifications (user, account, name) VALUES (?1, ?2, ?3)",
+        [STMT_NOTIFY_OFF] = "DELETE FROM membership_notifications WHERE user = ?1 AND account = ?2 AND name = ?3",
+        [STMT_NOTIFY_CLEAR] = "DELETE FROM membership_notifications WHERE user = ?1 AND account = ?2",
+        [STMT_LOAD_NOTIFICATIONS] = "SELECT a.name, n.name, n.permission FROM account_notifications n "
+                                    "JOIN accounts a ON a.id = n.account ORDER BY a.name, n.name",
+        [STMT_LOAD_NOTIFY] = "SELECT u.name, a.name, n.name FROM membership_notifications n "
+                             "JOIN users u ON u.id = n.user JOIN accounts a ON a.id = n.account "
+                             "ORDER BY u.name, a.name, n.name",
 };
 
 struct Store {
@@ -633,9 +654,42 @@ static int migrate_1(Store *s, char **ret_error) {
         return r < 0 ? r : 0;
 }
 
-/* migrations[v] moves schema version v to v + 1. */
+/*
+ * Schema 2: what the shipped profiles need beyond schema 1.
+ *   - roles.agency_only: a role that may be held only in an agency (an
+ *     account with sub-accounts, or marked kind=agency);
+ *   - account_notifications: notifications an account defines ("name" needs
+ *     "permission" to be switched on), usable in its sub-accounts too;
+ *   - membership_notifications: the notifications a user has switched on in
+ *     an account.  They go with the membership (deleting it deletes them)
+ *     and are validated against the membership's role by the policy engine.
+ * Existing roles become ordinary (agency_only 0); nobody has a notification.
+ */
+static const char schema_2[] =
+        "ALTER TABLE roles ADD COLUMN agency_only INTEGER NOT NULL DEFAULT 0 CHECK (agency_only IN (0, 1));"
+        "CREATE TABLE account_notifications ("
+        "  account INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  permission TEXT NOT NULL REFERENCES permissions (name) ON DELETE RESTRICT,"
+        "  PRIMARY KEY (account, name));"
+        "CREATE INDEX account_notifications_permission ON account_notifications (permission);"
+        "CREATE TABLE membership_notifications ("
+        "  user INTEGER NOT NULL,"
+        "  account INTEGER NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  PRIMARY KEY (user, account, name),"
+        "  FOREIGN KEY (user, account) REFERENCES memberships (user, account) ON DELETE CASCADE);";
+
+static int migrate_2(Store *s, char **ret_error) {
+        return sql_script(s, schema_2, "adding agency-only roles and notifications", ret_error);
+}
+
+/* migrations[v] moves schema version v to v + 1.  A migration, once
+ * released, is never edited: a database at version v has run exactly
+ * migrations[0..v-1] as they were then. */
 static int (*const migrations[])(Store *s, char **ret_error) = {
         migrate_1,
+        migrate_2,
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration per schema version");
 
@@ -1128,6 +1182,73 @@ static int write_sets(Store *s, int64_t user, int64_t account, const struct cr_r
         return 0;
 }
 
+/* One value of the notify field: "NAME", "NAME=on" or "NAME=off".  NAME is
+ * copied to name (size bytes). */
+static int parse_notify(const char *v, char *name, size_t size, bool *ret_on, char **ret_error) {
+        const char *eq = strchr(v, '=');
+        size_t n = eq ? (size_t) (eq - v) : strlen(v);
+        char buf[80];
+
+        if (n == 0 || n >= size)
+                return errorf(ret_error, -EINVAL,
+                              "invalid notification setting '%s': write NAME, NAME=on or NAME=off",
+                              printable(v, buf, sizeof(buf)));
+        memcpy(name, v, n);
+        name[n] = 0;
+        if (check_name("notification", name, ret_error) < 0)
+                return -EINVAL;
+        if (!eq || strcmp(eq + 1, "on") == 0)
+                *ret_on = true;
+        else if (strcmp(eq + 1, "off") == 0)
+                *ret_on = false;
+        else
+                return errorf(ret_error, -EINVAL, "notification '%s' can be switched on or off, not '%s'", name,
+                              printable(eq + 1, buf, sizeof(buf)));
+        return 0;
+}
+
+static int check_notify(const struct cr_record *p, char **ret_error) {
+        const struct cr_field *f = cr_record_field(p, "notify");
+
+        for (size_t i = 0; f && i < f->n_values; i++) {
+                char name[CR_NAME_MAX + 1];
+                bool on;
+                int r = parse_notify(f->values[i], name, sizeof(name), &on, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The notify field switches notifications on and off in the order given;
+ * present without values, it switches all of the membership's off.  Whether
+ * a notification exists and the role may have it is the policy engine's
+ * question (policy_validate), asked of the whole result. */
+static int write_notify(Store *s, int64_t user, int64_t account, const struct cr_record *p, const char *ctx,
+                        char **ret_error) {
+        const struct cr_field *f = cr_record_field(p, "notify");
+        int r;
+
+        if (!f)
+                return 0;
+        if (f->n_values == 0) {
+                r = sql_exec(s, STMT_NOTIFY_CLEAR, ctx, ret_error, "ii", user, account);
+                return r < 0 ? r : 0;
+        }
+        for (size_t i = 0; i < f->n_values; i++) {
+                char name[CR_NAME_MAX + 1];
+                bool on;
+
+                r = parse_notify(f->values[i], name, sizeof(name), &on, ret_error);
+                if (r < 0)
+                        return r;
+                r = sql_exec(s, on ? STMT_NOTIFY_ON : STMT_NOTIFY_OFF, ctx, ret_error, "iit", user, account, name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* ---- resolving names ---------------------------------------------------------- */
 
 static int resolve_account(Store *s, const char *what, const char *name, const char *ctx, int64_t *ret,
@@ -1353,9 +1474,10 @@ static int apply_account_add(Store *s, const struct cr_record *p, const char *ct
  * removes them and refuses one that is not hidden, which is most likely a
  * typo.  attrs "KEY=VALUE" sets KEY, "KEY=" removes it. */
 static int apply_account_set(Store *s, const struct cr_record *p, const char *ctx, char **ret_error) {
-        static const char *const known[] = { "name", "plan", "seats", "hide", "unhide", "attrs", NULL };
+        static const char *const known[] = { "name", "plan", "seats", "hide", "unhide", "attrs", "notifications",
+                                             NULL };
         const struct cr_field *hide = cr_record_field(p, "hide"), *unhide = cr_record_field(p, "unhide"),
-                              *attrs = cr_record_field(p, "attrs");
+                              *attrs = cr_record_field(p, "attrs"), *notif = cr_record_field(p, "notifications");
         const char *name, *plan, *seats_s;
         int64_t account_id, seats = -1;
         int r;
@@ -1365,9 +1487,10 @@ static int apply_account_set(Store *s, const struct cr_record *p, const char *ct
             (r = field_scalar(p, "account.set", "plan", false, &plan, ret_error)) < 0 ||
             (r = field_scalar(p, "account.set", "seats", false, &seats_s, ret_error)) < 0)
                 return r;
-        if (!plan && !seats_s && !hide && !unhide && !attrs)
+        if (!plan && !seats_s && !hide && !unhide && !attrs && !notif)
                 return errorf(ret_error, -EINVAL,
-                              "account.set changes nothing; give at least one of plan, seats, hide, unhide, attrs");
+                              "account.set changes nothing; give at least one of plan, seats, hide, unhide, attrs, "
+                              "notifications");
         if (seats_s && (r = parse_seats(seats_s, &seats, ret_error)) < 0)
                 return r;
         for (size_t i = 0; hide && i < hide->n_values; i++)
@@ -1380,6 +1503,13 @@ static int apply_account_set(Store *s, const struct cr_record *p, const char *ct
                 char key[CR_NAME_MAX + 1];
                 const char *value;
                 if ((r = split_attr(attrs->values[i], key, sizeof(key), &value, ret_error)) < 0)
+                        return r;
+        }
+        /* NAME=PERMISSION defines a notification, NAME= removes it. */
+        for (size_t i = 0; notif && i < notif->n_values; i++) {
+                char key[CR_NAME_MAX + 1];
+                const char *value;
+                if ((r = split_attr(notif->values[i], key, sizeof(key), &value, ret_error)) < 0)
                         return r;
         }
 
@@ -1426,6 +1556,33 @@ static int apply_account_set(Store *s, const struct cr_record *p, const char *ct
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; notif && i < notif->n_values; i++) {
+                char key[CR_NAME_MAX + 1];
+                const char *perm;
+
+                r = split_attr(notif->values[i], key, sizeof(key), &perm, ret_error);
+                if (r < 0)
+                        return r;
+                if (!*perm) {
+                        r = sql_exec(s, STMT_NOTIFICATION_DELETE, ctx, ret_error, "it", account_id, key);
+                        if (r == 0)
+                                r = errorf(ret_error, -ENOENT, "account '%s' defines no notification '%s'", name, key);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = sql_int(s, STMT_PERMISSION_EXISTS, ctx, ret_error, NULL, "t", perm);
+                if (r == 0)
+                        r = errorf(ret_error, -ENOENT,
+                                   "notification '%s' of account '%s' needs the unknown permission '%s'; add it with "
+                                   "'callrolectl permission add %s'",
+                                   key, name, perm, perm);
+                if (r < 0)
+                        return r;
+                r = sql_exec(s, STMT_NOTIFICATION_UPSERT, ctx, ret_error, "itt", account_id, key, perm);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -1459,10 +1616,11 @@ static int apply_plan_set(Store *s, const struct cr_record *p, const char *ctx, 
 }
 
 static int apply_role_add(Store *s, const struct cr_record *p, const char *ctx, char **ret_error) {
-        static const char *const known[] = { "role", "rank", "title", "account", "grants", NULL };
+        static const char *const known[] = { "role", "rank", "title", "account", "grants", "agency-only", NULL };
         const struct cr_field *grants = cr_record_field(p, "grants");
-        const char *role, *rank_s, *title, *account;
+        const char *role, *rank_s, *title, *account, *agency_only_s;
         int64_t account_id, rank, role_id;
+        bool agency_only = false;
         char buf[80];
         int r;
 
@@ -1471,7 +1629,10 @@ static int apply_role_add(Store *s, const struct cr_record *p, const char *ctx, 
             (r = check_name("role", role, ret_error)) < 0 ||
             (r = field_scalar(p, "role.add", "rank", true, &rank_s, ret_error)) < 0 ||
             (r = field_scalar(p, "role.add", "title", false, &title, ret_error)) < 0 ||
-            (r = field_scalar(p, "role.add", "account", false, &account, ret_error)) < 0)
+            (r = field_scalar(p, "role.add", "account", false, &account, ret_error)) < 0 ||
+            (r = field_scalar(p, "role.add", "agency-only", false, &agency_only_s, ret_error)) < 0)
+                return r;
+        if (agency_only_s && (r = parse_yes_no("agency-only", agency_only_s, &agency_only, ret_error)) < 0)
                 return r;
         if (parse_int64(rank_s, &rank) < 0)
                 return errorf(ret_error, -EINVAL, "rank of role '%s' must be an integer, not '%s'", role,
@@ -1492,7 +1653,8 @@ static int apply_role_add(Store *s, const struct cr_record *p, const char *ctx, 
         if (r > 0)
                 return errorf(ret_error, -EEXIST, "role '%s' already exists in account '%s'", role, account);
 
-        r = sql_exec(s, STMT_ROLE_INSERT, ctx, ret_error, "itti", account_id, role, title, rank);
+        r = sql_exec(s, STMT_ROLE_INSERT, ctx, ret_error, "ittii", account_id, role, title, rank,
+                     (int64_t) agency_only);
         if (r < 0)
                 return r;
         role_id = sqlite3_last_insert_rowid(s->db);
@@ -1589,8 +1751,8 @@ static int apply_rule_add(Store *s, const struct cr_record *p, const char *ctx, 
  * are given: whoever adds the membership is saying what the user is now,
  * and refusing would force a second request for no benefit. */
 static int apply_user_add(Store *s, const struct cr_record *p, const char *ctx, char **ret_error) {
-        static const char *const known[] = { "name",  "role", "account", "display-name", "groups",
-                                             "ivrs",  "acg",  "only",    "enabled",      NULL };
+        static const char *const known[] = { "name", "role",    "account", "display-name", "groups", "ivrs",
+                                             "acg",  "only",    "enabled", "notify",       NULL };
         const char *name, *role, *account, *display, *enabled_s;
         int64_t account_id, role_id, user_id;
         bool enabled = true;
@@ -1604,7 +1766,7 @@ static int apply_user_add(Store *s, const struct cr_record *p, const char *ctx, 
             (r = field_scalar(p, "user.add", "account", false, &account, ret_error)) < 0 ||
             (r = field_scalar(p, "user.add", "display-name", false, &display, ret_error)) < 0 ||
             (r = field_scalar(p, "user.add", "enabled", false, &enabled_s, ret_error)) < 0 ||
-            (r = check_sets(p, ret_error)) < 0)
+            (r = check_sets(p, ret_error)) < 0 || (r = check_notify(p, ret_error)) < 0)
                 return r;
         if (display && (r = check_text("display name", display, ret_error)) < 0)
                 return r;
@@ -1650,12 +1812,15 @@ static int apply_user_add(Store *s, const struct cr_record *p, const char *ctx, 
         r = sql_exec(s, STMT_MEMBERSHIP_INSERT, ctx, ret_error, "iii", user_id, account_id, role_id);
         if (r < 0)
                 return r;
-        return write_sets(s, user_id, account_id, p, ctx, ret_error);
+        r = write_sets(s, user_id, account_id, p, ctx, ret_error);
+        if (r < 0)
+                return r;
+        return write_notify(s, user_id, account_id, p, ctx, ret_error);
 }
 
 static int apply_user_set(Store *s, const struct cr_record *p, const char *ctx, char **ret_error) {
         static const char *const known[] = { "name", "account", "role", "enabled", "display-name",
-                                             "groups", "ivrs", "acg", "only", NULL };
+                                             "groups", "ivrs", "acg", "only", "notify", NULL };
         _cleanup_free_ char *sole = NULL;
         const char *name, *account, *role, *display, *enabled_s;
         int64_t user_id, account_id = -1, role_id;
@@ -1669,7 +1834,7 @@ static int apply_user_set(Store *s, const struct cr_record *p, const char *ctx, 
             (r = field_scalar(p, "user.set", "role", false, &role, ret_error)) < 0 ||
             (r = field_scalar(p, "user.set", "display-name", false, &display, ret_error)) < 0 ||
             (r = field_scalar(p, "user.set", "enabled", false, &enabled_s, ret_error)) < 0 ||
-            (r = check_sets(p, ret_error)) < 0)
+            (r = check_sets(p, ret_error)) < 0 || (r = check_notify(p, ret_error)) < 0)
                 return r;
         if (role && (r = check_name("role", role, ret_error)) < 0)
                 return r;
@@ -1677,11 +1842,11 @@ static int apply_user_set(Store *s, const struct cr_record *p, const char *ctx, 
                 return r;
         if (enabled_s && (r = parse_yes_no("enabled", enabled_s, &enabled, ret_error)) < 0)
                 return r;
-        membership_change = role || has_sets(p);
+        membership_change = role || has_sets(p) || cr_record_field(p, "notify");
         if (!membership_change && !display && !enabled_s)
                 return errorf(ret_error, -EINVAL,
                               "user.set for '%s' changes nothing; give at least one of role, enabled, "
-                              "display-name, groups, ivrs, acg, only",
+                              "display-name, groups, ivrs, acg, only, notify",
                               name);
 
         r = resolve_user(s, name, ctx, &user_id, ret_error);
@@ -1709,6 +1874,8 @@ static int apply_user_set(Store *s, const struct cr_record *p, const char *ctx, 
                         return r;
         }
         if (has_sets(p) && (r = write_sets(s, user_id, account_id, p, ctx, ret_error)) < 0)
+                return r;
+        if ((r = write_notify(s, user_id, account_id, p, ctx, ret_error)) < 0)
                 return r;
         if (display &&
             (r = sql_exec(s, STMT_USER_SET_DISPLAY, ctx, ret_error, "it", user_id, isempty(display) ? NULL : display)) <
@@ -1958,7 +2125,7 @@ static int load_plans(Store *s, Model *m, char **ret_error) {
 }
 
 static int load_accounts(Store *s, Model *m, char **ret_error) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL, *hs = NULL, *as = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *hs = NULL, *as = NULL, *ns = NULL;
         int r;
 
         if ((r = load_query(s, STMT_LOAD_ACCOUNTS, &st, ret_error)) < 0)
@@ -1971,7 +2138,7 @@ static int load_accounts(Store *s, Model *m, char **ret_error) {
                     (r = col_dup(st, 2, true, &a->plan)) < 0)
                         return load_fail(s, r, ret_error);
                 a->seats = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
-                if (!(a->hidden = strv_empty()) || !(a->attrs = strv_empty()))
+                if (!(a->hidden = strv_empty()) || !(a->attrs = strv_empty()) || !(a->notifications = strv_empty()))
                         return oom(s, ret_error);
         }
         if (r < 0)
@@ -2007,6 +2174,25 @@ static int load_accounts(Store *s, Model *m, char **ret_error) {
                 if (strv_extend(&a->attrs, kv) < 0)
                         return oom(s, ret_error);
         }
+        if (r < 0)
+                return r;
+
+        if ((r = load_query(s, STMT_LOAD_NOTIFICATIONS, &ns, ret_error)) < 0)
+                return r;
+        while ((r = stmt_step(s, ns, load_ctx, ret_error)) > 0) {
+                const char *name = col_text(ns, 0), *notification = col_text(ns, 1), *perm = col_text(ns, 2);
+                ModelAccount *a = name ? find_account(m, name) : NULL;
+                _cleanup_free_ char *kv = NULL;
+
+                if (!a || !notification || !perm)
+                        return load_fail(s, -EBADMSG, ret_error);
+                if (asprintf(&kv, "%s=%s", notification, perm) < 0) {
+                        kv = NULL;
+                        return oom(s, ret_error);
+                }
+                if (strv_extend(&a->notifications, kv) < 0)
+                        return oom(s, ret_error);
+        }
         return r;
 }
 
@@ -2024,6 +2210,7 @@ static int load_roles(Store *s, Model *m, char **ret_error) {
                     (r = col_dup(st, 2, false, &role->title)) < 0)
                         return load_fail(s, r, ret_error);
                 role->rank = sqlite3_column_int64(st, 3);
+                role->agency_only = sqlite3_column_int(st, 4) != 0;
         }
         if (r < 0)
                 return r;
@@ -2067,8 +2254,15 @@ static int load_rules(Store *s, Model *m, char **ret_error) {
         return r;
 }
 
+static ModelMembership *find_membership(ModelUser *u, const char *account) {
+        for (size_t i = 0; i < u->n_memberships; i++)
+                if (strcmp(u->memberships[i].account, account) == 0)
+                        return &u->memberships[i];
+        return NULL;
+}
+
 static int load_users(Store *s, Model *m, char **ret_error) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL, *ms = NULL, *ss = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *ms = NULL, *ss = NULL, *ns = NULL;
         int r;
 
         if ((r = load_query(s, STMT_LOAD_USERS, &st, ret_error)) < 0)
@@ -2100,7 +2294,7 @@ static int load_users(Store *s, Model *m, char **ret_error) {
                     (r = col_dup(ms, 3, false, &mm->role)) < 0)
                         return load_fail(s, r, ret_error);
                 if (!(mm->groups = strv_empty()) || !(mm->ivrs = strv_empty()) || !(mm->acg = strv_empty()) ||
-                    !(mm->only = strv_empty()))
+                    !(mm->only = strv_empty()) || !(mm->notify = strv_empty()))
                         return oom(s, ret_error);
         }
         if (r < 0)
@@ -2117,9 +2311,7 @@ static int load_users(Store *s, Model *m, char **ret_error) {
 
                 if (!u || !account || !kind || !value)
                         return load_fail(s, -EBADMSG, ret_error);
-                for (size_t i = 0; i < u->n_memberships && !mm; i++)
-                        if (strcmp(u->memberships[i].account, account) == 0)
-                                mm = &u->memberships[i];
+                mm = find_membership(u, account);
                 if (!mm)
                         return load_fail(s, -EBADMSG, ret_error);
                 if (strcmp(kind, "group") == 0)
@@ -2133,6 +2325,21 @@ static int load_users(Store *s, Model *m, char **ret_error) {
                 else
                         return load_fail(s, -EBADMSG, ret_error);
                 if (strv_extend(list, value) < 0)
+                        return oom(s, ret_error);
+        }
+        if (r < 0)
+                return r;
+
+        if ((r = load_query(s, STMT_LOAD_NOTIFY, &ns, ret_error)) < 0)
+                return r;
+        while ((r = stmt_step(s, ns, load_ctx, ret_error)) > 0) {
+                const char *user = col_text(ns, 0), *account = col_text(ns, 1), *name = col_text(ns, 2);
+                ModelUser *u = user ? find_user(m, user) : NULL;
+                ModelMembership *mm = u && account ? find_membership(u, account) : NULL;
+
+                if (!mm || !name)
+                        return load_fail(s, -EBADMSG, ret_error);
+                if (strv_extend(&mm->notify, name) < 0)
                         return oom(s, ret_error);
         }
         return r;

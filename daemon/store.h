@@ -21,7 +21,7 @@
 
 typedef struct Store Store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Opens (creating if missing) and migrates the database at path.
  * -EACCES/-EROFS/-ENOENT/-EIO..., with ret_error like

@@ -775,7 +775,8 @@ static void test_user_records(void **state) {
         expect_field(&l.items[0], "ivrs", "i1");
         expect_field(&l.items[0], "acg", "a1");
         expect_field(&l.items[0], "only", "");
-        assert_int_equal(l.items[0].n_fields, 11);
+        expect_field(&l.items[0], "notify", "");
+        assert_int_equal(l.items[0].n_fields, 12);
         cr_records_clear(&l);
 
         assert_int_equal(policy_user_records(fx, &admin, "alice", &l, NULL), 0);

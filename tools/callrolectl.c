@@ -104,6 +104,10 @@ enum {
         ARG_SINCE,
         ARG_TITLE,
         ARG_UNHIDE,
+        ARG_NOTIFY,
+        ARG_NOTIFICATION,
+        ARG_AGENCY_ONLY,
+        ARG_PROFILE,
 };
 
 static const struct option global_options[] = {
@@ -272,6 +276,21 @@ static int split_list(const Command *cmd, const char *option, const char *s, boo
                 if (strv_extend(list, item) < 0)
                         return oom();
         }
+        return 0;
+}
+
+/* --notify NAME[=on|off]: the name must be valid and the switch on or off,
+ * so that a typo is a usage error and not the daemon's refusal. */
+static int check_notify_arg(const Command *cmd, const char *s) {
+        const char *eq = strchr(s, '=');
+        _cleanup_free_ char *name = strndup(s, eq ? (size_t) (eq - s) : strlen(s));
+
+        if (!name)
+                return oom();
+        if (name_is_valid(name) < 0)
+                return usage_error(cmd, "--notify '%s': '%s' is not a valid notification name", s, name);
+        if (eq && !streq_ptr(eq + 1, "on") && !streq_ptr(eq + 1, "off"))
+                return usage_error(cmd, "--notify '%s': write NAME, NAME=on or NAME=off", s);
         return 0;
 }
 
@@ -772,8 +791,10 @@ static int cmd_account_list(Ctl *ctl, const Command *cmd, int argc, char **argv)
                 { "plan", "PLAN" },
                 { "seats", "SEATS" },
                 { "users", "USERS" },
+                { "agency", "AGENCY" },
                 { "hidden", "HIDDEN" },
                 { "attrs", "ATTRS" },
+                { "notifications", "NOTIFICATIONS" },
         };
         return simple_list(ctl, cmd, argc, argv, "account.list", cols, ELEMENTSOF(cols), "accounts");
 }
@@ -827,11 +848,12 @@ static int cmd_account_add_or_set(Ctl *ctl, const Command *cmd, int argc, char *
                 { "attr", required_argument, NULL, ARG_ATTR },
                 { "hide", required_argument, NULL, ARG_HIDE },
                 { "unhide", required_argument, NULL, ARG_UNHIDE },
+                { "notification", required_argument, NULL, ARG_NOTIFICATION },
                 {}
         };
         bool set = streq_ptr(cmd->verb, "set");
         _cleanup_(callrole_record_freep) callrole_record *p = NULL;
-        _cleanup_strv_free_ char **hide = NULL, **unhide = NULL;
+        _cleanup_strv_free_ char **hide = NULL, **unhide = NULL, **notifications = NULL;
         _cleanup_(attrs_done) Attrs attrs = {};
         const char *parent = NULL, *plan = NULL, *seats = NULL;
         int c, r;
@@ -864,6 +886,24 @@ static int cmd_account_add_or_set(Ctl *ctl, const Command *cmd, int argc, char *
                         if (strv_extend(c == ARG_HIDE ? &hide : &unhide, optarg) < 0)
                                 return oom();
                         break;
+                case ARG_NOTIFICATION: {
+                        const char *eq = strchr(optarg, '=');
+                        _cleanup_free_ char *name = NULL;
+                        if (!set)
+                                return usage_error(cmd, "--notification is for 'account set'");
+                        if (!eq)
+                                return usage_error(cmd, "--notification '%s' must be NAME=PERMISSION (or NAME= to "
+                                                   "remove it)", optarg);
+                        name = strndup(optarg, (size_t) (eq - optarg));
+                        if (!name)
+                                return oom();
+                        if (name_is_valid(name) < 0 || (eq[1] && name_is_valid(eq + 1) < 0))
+                                return usage_error(cmd, "--notification '%s': NAME and PERMISSION must be valid "
+                                                   "names", optarg);
+                        if (strv_extend(&notifications, optarg) < 0)
+                                return oom();
+                        break;
+                }
                 }
         }
         if (c != OPT_END)
@@ -874,15 +914,17 @@ static int cmd_account_add_or_set(Ctl *ctl, const Command *cmd, int argc, char *
             (parent && (r = check_name_arg(cmd, "--parent", parent)) != 0) ||
             (plan && (r = check_name_arg(cmd, "--plan", plan)) != 0))
                 return r;
-        if (set && !plan && !seats && !hide && !unhide && attrs.n == 0)
-                return usage_error(cmd, "nothing to change: give --plan, --seats, --hide, --unhide or --attr");
+        if (set && !plan && !seats && !hide && !unhide && attrs.n == 0 && !notifications)
+                return usage_error(cmd, "nothing to change: give --plan, --seats, --hide, --unhide, --attr or "
+                                   "--notification");
 
         if (params_new(&p) < 0)
                 return oom();
         if ((r = param(p, "name", argv[optind])) < 0 || (r = param(p, "parent", parent)) < 0 ||
             (r = param(p, "plan", plan)) < 0 || (r = param(p, "seats", seats)) < 0 ||
             (r = param_list(p, "hide", hide, hide != NULL)) < 0 ||
-            (r = param_list(p, "unhide", unhide, unhide != NULL)) < 0)
+            (r = param_list(p, "unhide", unhide, unhide != NULL)) < 0 ||
+            (r = param_list(p, "notifications", notifications, notifications != NULL)) < 0)
                 return params_failed(cmd, r);
         for (size_t i = 0; i < attrs.n; i++) {
                 _cleanup_free_ char *kv = NULL;
@@ -974,7 +1016,44 @@ static int account_only_exit(int r) {
         return r == OPT_DONE ? EXIT_OK : r;
 }
 
+/* --account A or --profile P (the roles a profile file defines, loaded or
+ * not: read by callroled from its profile folder). */
+static int parse_account_or_profile(Ctl *ctl, const Command *cmd, int argc, char **argv, const struct option *opts,
+                                    const char **ret_account, const char **ret_profile, const char **ret_html) {
+        int c, r;
+
+        while ((c = next_option(ctl, cmd, argc, argv, opts)) >= 0)
+                switch (c) {
+                case ARG_ACCOUNT:
+                        if ((r = check_name_arg(cmd, "--account", optarg)) != 0)
+                                return r;
+                        *ret_account = optarg;
+                        break;
+                case ARG_PROFILE:
+                        if ((r = check_name_arg(cmd, "--profile", optarg)) != 0)
+                                return r;
+                        *ret_profile = optarg;
+                        break;
+                case ARG_HTML:
+                        if (isempty(optarg))
+                                return usage_error(cmd, "--html needs a FILE (or - for standard output)");
+                        *ret_html = optarg;
+                        break;
+                }
+        if (c != OPT_END)
+                return options_end(c) == EXIT_OK ? OPT_DONE : EXIT_USAGE;
+        if (*ret_account && *ret_profile)
+                return usage_error(cmd, "give --account or --profile, not both: a profile's roles belong to no "
+                                   "account until it is loaded");
+        return 0;
+}
+
 static int cmd_role_list(Ctl *ctl, const Command *cmd, int argc, char **argv) {
+        static const struct option opts[] = {
+                { "account", required_argument, NULL, ARG_ACCOUNT },
+                { "profile", required_argument, NULL, ARG_PROFILE },
+                {}
+        };
         static const Column cols[] = {
                 { "account", "ACCOUNT" },
                 { "role", "ROLE" },
@@ -984,16 +1063,16 @@ static int cmd_role_list(Ctl *ctl, const Command *cmd, int argc, char **argv) {
         };
         _cleanup_(callrole_record_freep) callrole_record *p = NULL;
         _cleanup_records_ RecordList l = {};
-        const char *account = NULL;
+        const char *account = NULL, *profile = NULL, *html = NULL;
         int r;
 
-        if ((r = parse_account_only(ctl, cmd, argc, argv, &account)) != 0)
+        if ((r = parse_account_or_profile(ctl, cmd, argc, argv, opts, &account, &profile, &html)) != 0)
                 return account_only_exit(r);
         if ((r = positional(cmd, argc, argv, 0, 0, "")) != 0)
                 return r;
         if (params_new(&p) < 0)
                 return oom();
-        if ((r = param(p, "account", account)) < 0)
+        if ((r = param(p, "account", account)) < 0 || (r = param(p, "profile", profile)) < 0)
                 return params_failed(cmd, r);
         r = call(ctl, "role.list", p, &l);
         if (r != 0)
@@ -1038,11 +1117,13 @@ static int cmd_role_add(Ctl *ctl, const Command *cmd, int argc, char **argv) {
                 { "grant", required_argument, NULL, ARG_GRANT },
                 { "title", required_argument, NULL, ARG_TITLE },
                 { "account", required_argument, NULL, ARG_ACCOUNT },
+                { "agency-only", no_argument, NULL, ARG_AGENCY_ONLY },
                 {}
         };
         _cleanup_(callrole_record_freep) callrole_record *p = NULL;
         _cleanup_strv_free_ char **grants = NULL;
         const char *rank = NULL, *title = NULL, *account = NULL;
+        bool agency_only = false;
         int64_t v;
         int c, r;
 
@@ -1070,6 +1151,9 @@ static int cmd_role_add(Ctl *ctl, const Command *cmd, int argc, char **argv) {
                 case ARG_ACCOUNT:
                         account = optarg;
                         break;
+                case ARG_AGENCY_ONLY:
+                        agency_only = true;
+                        break;
                 }
         }
         if (c != OPT_END)
@@ -1085,6 +1169,7 @@ static int cmd_role_add(Ctl *ctl, const Command *cmd, int argc, char **argv) {
                 return oom();
         if ((r = param(p, "role", argv[optind])) < 0 || (r = param(p, "rank", rank)) < 0 ||
             (r = param(p, "title", title)) < 0 || (r = param(p, "account", account)) < 0 ||
+            (r = param(p, "agency-only", agency_only ? "yes" : NULL)) < 0 ||
             (r = param_list(p, "grants", grants, true)) < 0)
                 return params_failed(cmd, r);
         return run_change(ctl, "role.add", p);
@@ -1345,6 +1430,7 @@ static int matrix_json(MatrixRole *roles, size_t n_roles, char **perms) {
 static int cmd_role_matrix(Ctl *ctl, const Command *cmd, int argc, char **argv) {
         static const struct option opts[] = {
                 { "account", required_argument, NULL, ARG_ACCOUNT },
+                { "profile", required_argument, NULL, ARG_PROFILE },
                 { "html", required_argument, NULL, ARG_HTML },
                 {}
         };
@@ -1354,30 +1440,20 @@ static int cmd_role_matrix(Ctl *ctl, const Command *cmd, int argc, char **argv) 
         _cleanup_strv_free_ char **perms = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ const char **headers = NULL;
-        const char *account = NULL, *html = NULL;
+        const char *account = NULL, *profile = NULL, *html = NULL;
         bool one_account = true;
-        int c, r, ret = EXIT_OK;
+        int r, ret = EXIT_OK;
 
-        while ((c = next_option(ctl, cmd, argc, argv, opts)) >= 0)
-                switch (c) {
-                case ARG_ACCOUNT:
-                        account = optarg;
-                        break;
-                case ARG_HTML:
-                        if (isempty(optarg))
-                                return usage_error(cmd, "--html needs a FILE (or - for standard output)");
-                        html = optarg;
-                        break;
-                }
-        if (c != OPT_END)
-                return options_end(c);
-        if ((r = positional(cmd, argc, argv, 0, 0, "")) != 0 ||
-            (account && (r = check_name_arg(cmd, "--account", account)) != 0))
+        if ((r = parse_account_or_profile(ctl, cmd, argc, argv, opts, &account, &profile, &html)) != 0)
+                return account_only_exit(r);
+        if ((r = positional(cmd, argc, argv, 0, 0, "")) != 0)
                 return r;
 
+        /* With --profile, callroled reads the profile's file: the matrix of
+         * a product's roles as shipped, whether or not it is loaded. */
         if (params_new(&p) < 0)
                 return oom();
-        if ((r = param(p, "account", account)) < 0)
+        if ((r = param(p, "account", account)) < 0 || (r = param(p, "profile", profile)) < 0)
                 return params_failed(cmd, r);
         r = call(ctl, "role.list", p, &rl);
         if (r == 0)
@@ -1453,7 +1529,7 @@ static int cmd_role_matrix(Ctl *ctl, const Command *cmd, int argc, char **argv) 
         }
 
         if (html) {
-                ret = matrix_html(html, roles, rl.n, perms, account);
+                ret = matrix_html(html, roles, rl.n, perms, profile ? profile : account);
                 if (ret == EXIT_OK && !streq_ptr(html, "-"))
                         fprintf(stderr, "wrote the matrix of %zu roles and %zu permissions to %s\n", rl.n,
                                 strv_length(perms), html);
@@ -1511,8 +1587,8 @@ finish:
 
 typedef struct UserArgs {
         const char *role, *account, *display_name;
-        char **groups, **ivrs, **acg, **only;
-        bool groups_set, ivrs_set, acg_set, only_set;
+        char **groups, **ivrs, **acg, **only, **notify;
+        bool groups_set, ivrs_set, acg_set, only_set, notify_set;
         int enabled;   /* -1 not given, 0 disable, 1 enable */
 } UserArgs;
 
@@ -1521,6 +1597,7 @@ static void user_args_done(UserArgs *a) {
         strv_free(a->ivrs);
         strv_free(a->acg);
         strv_free(a->only);
+        strv_free(a->notify);
 }
 
 static int cmd_user_add_or_set(Ctl *ctl, const Command *cmd, int argc, char **argv) {
@@ -1535,6 +1612,7 @@ static int cmd_user_add_or_set(Ctl *ctl, const Command *cmd, int argc, char **ar
                 { "disabled", no_argument, NULL, ARG_DISABLED },
                 { "enable", no_argument, NULL, ARG_ENABLE },
                 { "disable", no_argument, NULL, ARG_DISABLE },
+                { "notify", required_argument, NULL, ARG_NOTIFY },
                 {}
         };
         bool set = streq_ptr(cmd->verb, "set");
@@ -1574,6 +1652,18 @@ static int cmd_user_add_or_set(Ctl *ctl, const Command *cmd, int argc, char **ar
                         if ((r = split_list(cmd, "--only", optarg, false, &a.only)) != 0)
                                 return r;
                         break;
+                case ARG_NOTIFY: {
+                        /* Repeatable and comma-separated; '' (user set)
+                         * switches every notification off. */
+                        size_t from = strv_length(a.notify);
+                        a.notify_set = true;
+                        if ((r = split_list(cmd, "--notify", optarg, false, &a.notify)) != 0)
+                                return r;
+                        for (size_t i = from; a.notify && a.notify[i]; i++)
+                                if ((r = check_notify_arg(cmd, a.notify[i])) != 0)
+                                        return r;
+                        break;
+                }
                 case ARG_DISPLAY_NAME:
                         a.display_name = optarg;
                         break;
@@ -1601,9 +1691,9 @@ static int cmd_user_add_or_set(Ctl *ctl, const Command *cmd, int argc, char **ar
                 return usage_error(cmd, "missing --role ROLE: every user has a role (use a role without grants, "
                                    "such as 'No Access', for users who must not log in)");
         if (set && !a.role && a.enabled < 0 && !a.display_name && !a.groups_set && !a.ivrs_set && !a.acg_set &&
-            !a.only_set)
+            !a.only_set && !a.notify_set)
                 return usage_error(cmd, "nothing to change: give --role, --enable, --disable, --display-name, "
-                                   "--groups, --ivrs, --acg or --only");
+                                   "--groups, --ivrs, --acg, --only or --notify");
 
         if (params_new(&p) < 0)
                 return oom();
@@ -1614,7 +1704,8 @@ static int cmd_user_add_or_set(Ctl *ctl, const Command *cmd, int argc, char **ar
             (r = param_list(p, "groups", a.groups, a.groups_set && (set || a.groups))) < 0 ||
             (r = param_list(p, "ivrs", a.ivrs, a.ivrs_set && (set || a.ivrs))) < 0 ||
             (r = param_list(p, "acg", a.acg, a.acg_set && (set || a.acg))) < 0 ||
-            (r = param_list(p, "only", a.only, a.only_set && (set || a.only))) < 0)
+            (r = param_list(p, "only", a.only, a.only_set && (set || a.only))) < 0 ||
+            (r = param_list(p, "notify", a.notify, a.notify_set && (set || a.notify))) < 0)
                 return params_failed(cmd, r);
         return run_change(ctl, set ? "user.set" : "user.add", p);
 }
@@ -1645,6 +1736,7 @@ static const Column membership_columns[] = {
         { "ivrs", "IVRS" },
         { "acg", "ACG" },
         { "only", "ONLY" },
+        { "notify", "NOTIFY" },
 };
 
 static int cmd_user_show(Ctl *ctl, const Command *cmd, int argc, char **argv) {
@@ -2252,29 +2344,33 @@ static const Command commands[] = {
         { "account", "add", cmd_account_add_or_set, "NAME [--parent AGENCY] [--plan PLAN] [--seats N|unlimited] [--attr KEY=VALUE]...",
           "Add an account (a tenant), optionally under an agency." },
         { "account", "set", cmd_account_add_or_set,
-          "NAME [--plan P] [--seats N|unlimited] [--hide PERM]... [--unhide PERM]... [--attr KEY=VALUE]...",
-          "Change an account's plan, seats, hidden features or attributes." },
+          "NAME [--plan P] [--seats N|unlimited] [--hide PERM]... [--unhide PERM]... [--attr KEY=VALUE]... "
+          "[--notification NAME=PERM]...",
+          "Change an account's plan, seats, hidden features, attributes or notifications." },
         { "plan", "set", cmd_plan_set, "NAME FEATURE...", "Set the features (permission patterns) a plan includes." },
         { "permission", "list", cmd_permission_list, "", "List the permission catalogue." },
         { "permission", "add", cmd_permission_add, "NAME [--description S]", "Add a permission to the catalogue." },
-        { "role", "list", cmd_role_list, "[--account A]", "List roles with their rank and number of grants." },
+        { "role", "list", cmd_role_list, "[--account A | --profile P]",
+          "List roles with their rank and number of grants (--profile: as a profile file defines them)." },
         { "role", "show", cmd_role_show, "ROLE [--account A]", "Show a role and all of its grants." },
-        { "role", "add", cmd_role_add, "ROLE --rank N [--grant PERM[@SCOPE]]... [--title S] [--account A]",
+        { "role", "add", cmd_role_add,
+          "ROLE --rank N [--grant PERM[@SCOPE]]... [--title S] [--account A] [--agency-only]",
           "Add a role.  SCOPE: assigned, direction=inbound, direction=outbound, groups, ivrs, acg (join with +)." },
         { "role", "delete", cmd_role_delete, "ROLE [--account A]", "Delete a role that no user holds." },
         { "role", "del", cmd_role_delete, "ROLE [--account A]", NULL },
-        { "role", "matrix", cmd_role_matrix, "[--account A] [--html FILE]",
-          "Show which role holds which permission: rows permissions, columns roles by rank." },
+        { "role", "matrix", cmd_role_matrix, "[--account A | --profile P] [--html FILE]",
+          "Show which role holds which permission: rows permissions, columns roles by rank (--profile: the "
+          "profile file's roles, loaded or not)." },
         { "rule", "add", cmd_rule_add, "--if PATTERN --requires PATTERN [--account A]",
           "Add a rule every role must satisfy (a role granting --if must grant --requires)." },
         { "user", "add", cmd_user_add_or_set,
           "NAME --role ROLE [--account A] [--groups g1,g2] [--ivrs i1,i2] [--acg a1] [--only PERM,...] "
-          "[--display-name S] [--disabled]",
+          "[--notify NAME[=on],...] [--display-name S] [--disabled]",
           "Add a user, or a membership in another account." },
         { "user", "set", cmd_user_add_or_set,
           "NAME [--role ROLE] [--enable|--disable] [--account A] [--groups ...] [--ivrs ...] [--acg ...] "
-          "[--only ...] [--display-name S]",
-          "Change a user (an empty list such as --groups '' clears it)." },
+          "[--only ...] [--notify NAME[=on|off],...] [--display-name S]",
+          "Change a user (an empty list such as --groups '' clears it; --notify '' switches all off)." },
         { "user", "del", cmd_user_delete, "NAME [--account A]",
           "Delete a user, or only their membership in --account." },
         { "user", "delete", cmd_user_delete, "NAME [--account A]", NULL },
