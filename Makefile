@@ -100,6 +100,7 @@ $(BUILD)/$(LIBNAME).$(SOVERSION): $(CLIENT_OBJ) $(COMMON_OBJ) lib/libcallrole.sy
 	ln -sf $(LIBNAME).$(SOVERSION) $(BUILD)/$(LIBNAME)
 
 $(BUILD)/callrole.pc: lib/callrole.pc.in
+	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
 

@@ -295,6 +295,9 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
                                m->config.db_path);
                 goto finish;
         }
+        r = store_check_writable(m->store, ret_error);
+        if (r < 0)
+                goto finish;
         r = store_begin(m->store, ret_error);
         if (r < 0)
                 goto finish;

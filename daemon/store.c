@@ -931,6 +931,27 @@ const char *store_path(const Store *s) {
 
 /* ---- transactions ----------------------------------------------------------- */
 
+int store_check_writable(Store *s, char **ret_error) {
+        _cleanup_free_ char *wal = NULL;
+
+        if (!s)
+                return -EINVAL;
+        if (asprintf(&wal, "%s-wal", s->path) < 0)
+                return -ENOMEM;
+        for (int i = 0; i < 2; i++) {
+                const char *p = i == 0 ? s->path : wal;
+                if (faccessat(AT_FDCWD, p, W_OK, AT_EACCESS) < 0 && errno != ENOENT) {
+                        int e = errno;
+                        return errorf(ret_error, -EROFS,
+                                      "database %s cannot be written (%s: %s); nothing was changed: make it writable "
+                                      "again (checks are still answered)",
+                                      s->path, p, strerror(e));
+                }
+        }
+        return 0;
+}
+
+
 static bool in_transaction(Store *s) {
         return !sqlite3_get_autocommit(s->db);
 }

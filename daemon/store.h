@@ -34,6 +34,11 @@ const char *store_path(const Store *s);
  * transaction's own changes. */
 int store_load(Store *s, Model **ret, char **ret_error);
 
+/* Can the database still be written?  A file made read-only under a
+ * running daemon (mode, immutable flag, read-only mount) would otherwise
+ * only show as an I/O error half-way through a commit.  0 or -EROFS with a
+ * message naming the file and the cause. */
+int store_check_writable(Store *s, char **ret_error);
 int store_begin(Store *s, char **ret_error);   /* BEGIN IMMEDIATE */
 int store_commit(Store *s, char **ret_error);
 int store_rollback(Store *s);                  /* always leaves no transaction */

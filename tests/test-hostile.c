@@ -205,8 +205,13 @@ static void test_flood_does_not_starve_root(void **state) {
         print_message("worst root check under flood: %.3f s; daemon RSS %ld kB\n", worst, rss);
         assert_true(worst < 1.0);
         /* Six flooders of four connections, half never reading: each
-         * connection holds at most the high-water mark and one reply. */
+         * connection holds at most the high-water mark and one reply.
+         * AddressSanitizer's allocator keeps freed memory in quarantine
+         * and pads every block, so its resident size says nothing about
+         * ours; the bound is checked in the normal build. */
+#if !defined(__SANITIZE_ADDRESS__)
         assert_true(rss > 0 && rss < 128 * 1024);
+#endif
         assert_served();
 }
 

@@ -1,0 +1,284 @@
+/*
+ * test-durability.c: nothing acknowledged is ever lost.
+ *
+ *   - SIGKILL in the middle of a burst of changes from several clients:
+ *     after a restart every change that was acknowledged is there, and the
+ *     database passes PRAGMA integrity_check;
+ *   - a full disk (a small tmpfs): changes are refused with a clear error,
+ *     checks go on being answered, nothing acknowledged is lost;
+ *   - a database made read-only under the daemon (the immutable flag):
+ *     the same, and changes work again once it is writable.
+ * The last two need root (mount, chattr); they skip otherwise.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "callrole.h"
+#include "helper-daemon.h"
+
+#define WRITERS 4
+
+static callrole *client(const TestDaemon *d) {
+        callrole *c = NULL;
+        assert_int_equal(callrole_new(&c), 0);
+        assert_int_equal(callrole_set_socket(c, d->socket), 0);
+        assert_int_equal(callrole_set_timeout(c, 5 * 1000000ULL), 0);
+        return c;
+}
+
+static int call2(callrole *c, const char *method, const char *k1, const char *v1, const char *k2, const char *v2,
+                 const char *k3, const char *v3) {
+        callrole_record *p = NULL;
+        int r;
+        if (callrole_record_new(&p) < 0)
+                return -ENOMEM;
+        if (k1)
+                callrole_record_add(p, k1, v1);
+        if (k2)
+                callrole_record_add(p, k2, v2);
+        if (k3)
+                callrole_record_add(p, k3, v3);
+        r = callrole_call(c, method, p, NULL);
+        callrole_record_free(p);
+        return r;
+}
+
+static void add_role(const TestDaemon *d) {
+        callrole *c = client(d);
+        assert_int_equal(call2(c, "role.add", "role", "d-role", "rank", "10", "grants", "login"), 0);
+        callrole_free(c);
+}
+
+static bool user_exists(callrole *c, const char *name) {
+        callrole_reply *rep = NULL;
+        int r = callrole_user_get(c, name, &rep);
+        callrole_reply_free(rep);
+        return r >= 0;
+}
+
+static int integrity_ok(const char *db) {
+        sqlite3 *h;
+        sqlite3_stmt *st;
+        int ok = 0;
+        if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+                return 0;
+        /* As the daemon does: no -shm file, which a full disk could not
+         * hold anyway. */
+        sqlite3_exec(h, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
+        if (sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+                ok = strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0;
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+        return ok;
+}
+
+/* A writer adds users w<k>-<n> as fast as it can and writes the name of
+ * each acknowledged one to fd, until the daemon goes away. */
+static void writer(const TestDaemon *d, int k, int fd) {
+        callrole *c = client(d);
+        char name[32];
+        for (int n = 0;; n++) {
+                snprintf(name, sizeof(name), "w%d-%d", k, n);
+                if (call2(c, "user.add", "name", name, "role", "d-role", NULL, NULL) < 0)
+                        break;
+                dprintf(fd, "%s\n", name);
+        }
+        callrole_free(c);
+        _exit(0);
+}
+
+static void test_sigkill_mid_burst(void **state) {
+        TestDaemon d;
+        char path[300], line[64];
+        pid_t kids[WRITERS];
+        unsigned acked = 0, found = 0;
+        callrole *c;
+        FILE *f;
+        int fd;
+
+        assert_int_equal(test_daemon_start(&d, NULL), 0);
+        add_role(&d);
+        snprintf(path, sizeof(path), "%s/acked", d.dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        for (int k = 0; k < WRITERS; k++) {
+                kids[k] = fork();
+                assert_true(kids[k] >= 0);
+                if (kids[k] == 0)
+                        writer(&d, k, fd);
+        }
+        usleep(700 * 1000);
+        test_daemon_kill(&d, SIGKILL);
+        for (int k = 0; k < WRITERS; k++)
+                waitpid(kids[k], NULL, 0);
+        close(fd);
+        /* Reap the killed daemon before starting the next one. */
+        waitpid(d.pid, NULL, 0);
+        d.pid = 0;
+
+        assert_true(integrity_ok(d.db));
+        assert_int_equal(test_daemon_restart(&d, NULL), 0);
+        c = client(&d);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                acked++;
+                if (user_exists(c, line))
+                        found++;
+                else
+                        print_error("acknowledged but lost: %s\n", line);
+        }
+        fclose(f);
+        callrole_free(c);
+        print_message("killed mid-burst: %u changes acknowledged by %d writers, %u found after restart\n", acked,
+                      WRITERS, found);
+        assert_true(acked > 0);
+        assert_int_equal(found, acked);
+        test_daemon_cleanup(&d);
+}
+
+/* A daemon whose database lives on a tmpfs of its own. */
+typedef struct Small {
+        TestDaemon d;
+        char mnt[300];
+        char db_arg[320];
+} Small;
+
+static bool small_start(Small *s, const char *size) {
+        const char *extra[] = { "--db", s->db_arg, NULL };
+        char opts[64], tmpl[] = "/tmp/callrole-tmpfs.XXXXXX";
+
+        if (geteuid() != 0 || !mkdtemp(tmpl))
+                return false;
+        snprintf(s->mnt, sizeof(s->mnt), "%s", tmpl);
+        snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
+        if (mount("tmpfs", s->mnt, "tmpfs", 0, opts) < 0) {
+                rmdir(s->mnt);
+                return false;
+        }
+        snprintf(s->db_arg, sizeof(s->db_arg), "%s/roles.db", s->mnt);
+        assert_int_equal(test_daemon_start(&s->d, extra), 0);
+        add_role(&s->d);
+        return true;
+}
+
+static void small_stop(Small *s) {
+        test_daemon_cleanup(&s->d);
+        (void) umount2(s->mnt, MNT_DETACH);
+        rmdir(s->mnt);
+}
+
+static void test_disk_full(void **state) {
+        Small s;
+        callrole *c;
+        char name[32];
+        int r = 0, n, acked;
+
+        if (!small_start(&s, "1m"))
+                skip();
+        c = client(&s.d);
+        for (n = 0; n < 100000; n++) {
+                snprintf(name, sizeof(name), "full-%d", n);
+                r = call2(c, "user.add", "name", name, "role", "d-role", "display-name",
+                          "a display name long enough to fill a small disk quickly........................");
+                if (r < 0)
+                        break;
+        }
+        acked = n;
+        print_message("disk full after %d users: %s\n", acked, callrole_last_error(c));
+        assert_true(acked > 0);
+        assert_true(r == -ENOSPC || r == -EIO);
+        /* The error names the database and says what happened. */
+        assert_non_null(strstr(callrole_last_error(c), s.db_arg));
+        /* Checks are still answered, from what was committed. */
+        assert_int_equal(callrole_check(c, "full-0", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(callrole_check(c, name, "login", NULL, NULL, 0, NULL), 0);
+        callrole_free(c);
+
+        /* Every acknowledged user is there after a restart. */
+        assert_int_equal(test_daemon_restart(&s.d, (const char *[]) { "--db", s.db_arg, NULL }), 0);
+        c = client(&s.d);
+        for (int i = 0; i < acked; i++) {
+                snprintf(name, sizeof(name), "full-%d", i);
+                assert_true(user_exists(c, name));
+        }
+        callrole_free(c);
+        (void) test_daemon_stop(&s.d);
+        assert_true(integrity_ok(s.db_arg));
+        small_stop(&s);
+}
+
+static int chattr(const char *flag, const char *path) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "chattr %s '%s' 2>/dev/null", flag, path);
+        return system(cmd);
+}
+
+/* The database made read-only under the running daemon: the immutable
+ * flag refuses writes even to root and even through descriptors already
+ * open, as a read-only medium would. */
+static void test_read_only_database(void **state) {
+        TestDaemon d;
+        char wal[400];
+        callrole *c;
+
+        assert_int_equal(test_daemon_start(&d, NULL), 0);
+        add_role(&d);
+        c = client(&d);
+        assert_int_equal(call2(c, "user.add", "name", "ro-before", "role", "d-role", NULL, NULL), 0);
+        snprintf(wal, sizeof(wal), "%s-wal", d.db);
+        if (geteuid() != 0 || chattr("+i", d.db) != 0) {
+                callrole_free(c);
+                test_daemon_cleanup(&d);
+                skip();
+        }
+        (void) chattr("+i", wal);
+
+        assert_int_equal(call2(c, "user.add", "name", "ro-during", "role", "d-role", NULL, NULL), -EROFS);
+        assert_non_null(strstr(callrole_last_error(c), d.db));
+        assert_non_null(strstr(callrole_last_error(c), "nothing was changed"));
+        assert_int_equal(callrole_check(c, "ro-before", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(callrole_check(c, "ro-during", "login", NULL, NULL, 0, NULL), 0);
+        assert_false(user_exists(c, "ro-during"));
+
+        assert_int_equal(chattr("-i", d.db), 0);
+        (void) chattr("-i", wal);
+        assert_int_equal(call2(c, "user.add", "name", "ro-after", "role", "d-role", NULL, NULL), 0);
+        callrole_free(c);
+
+        assert_int_equal(test_daemon_restart(&d, NULL), 0);
+        c = client(&d);
+        assert_true(user_exists(c, "ro-before"));
+        assert_false(user_exists(c, "ro-during"));
+        assert_true(user_exists(c, "ro-after"));
+        callrole_free(c);
+        (void) test_daemon_stop(&d);
+        assert_true(integrity_ok(d.db));
+        test_daemon_cleanup(&d);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_sigkill_mid_burst),
+                cmocka_unit_test(test_disk_full),
+                cmocka_unit_test(test_read_only_database),
+        };
+        return cmocka_run_group_tests_name("durability", tests, NULL, NULL);
+}
