@@ -70,7 +70,7 @@ LIBNAME := libcallrole.so
 PROGRAMS := $(BUILD)/callroled $(BUILD)/callrolectl $(BUILD)/$(LIBNAME).$(SOVERSION) $(BUILD)/pam_callrole.so \
             $(BUILD)/callrole.pc
 
-.PHONY: all check check-valgrind run install clean deps deps-test bench fuzz fuzz-smoke check-systemd FORCE
+.PHONY: all check check-valgrind analyze run install clean deps deps-test bench fuzz fuzz-smoke check-systemd FORCE
 all: $(PROGRAMS)
 
 # Paths compiled into the programs.  Rewritten only when they change, so a
@@ -179,6 +179,12 @@ check-valgrind: deps-test
 	$(MAKE) --no-print-directory all $(TEST_BIN)
 	@CALLROLE_DAEMON_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite" BUILD=$(BUILD) \
 		sh tests/run-tests.sh $(BUILD)/tests/test-daemon $(BUILD)/tests/test-ctl $(BUILD)/tests/test-pam
+
+# Static checks: gcc and clang builds with -Werror, cppcheck, gcc -fanalyzer.
+analyze: deps-test
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/gcc CC=gcc all
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang all
+	@sh tools/analyze.sh $(BUILD)
 
 run: deps
 	$(MAKE) --no-print-directory all

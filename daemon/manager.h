@@ -19,6 +19,7 @@
 #define MANAGER_ADMIN_UIDS_MAX 64
 #define MANAGER_CONNECTIONS_MAX_DEFAULT 1024
 #define MANAGER_CONNECTIONS_PER_UID_MAX_DEFAULT 32   /* administrators (root: PAM) are exempt */
+#define MANAGER_ADMIN_RESERVED_CONNECTIONS 64        /* beyond the total, for administrators only */
 #define MANAGER_IDLE_TIMEOUT_USEC_DEFAULT (120ULL * 1000000ULL)  /* no request at all */
 #define MANAGER_IO_TIMEOUT_USEC_DEFAULT (10ULL * 1000000ULL)     /* a frame half-read or a reply half-written */
 /* A connection gets its next frame dispatched only while less than this is
@@ -67,7 +68,8 @@ typedef struct Manager {
         uint64_t requests;
         uint64_t changes;
         uint64_t refused_connections;
-        uint64_t last_limit_log_usec;    /* rate limit of "too many connections" */
+        uint64_t last_limit_log_usec;    /* rate limit of "too many connections" (and EMFILE) */
+        uint64_t last_uid_limit_log_usec;   /* ... and of "too many from this uid" */
         sd_event_source *accept_retry_source;   /* re-enables accepting after EMFILE */
         bool exiting;
 } Manager;

@@ -412,6 +412,8 @@ int profile_list(const char *dir, struct cr_records *ret, char **ret_error) {
                 }
         }
         closedir(d);
+        if (!names)
+                return 0;   /* no profiles at all */
         n = strv_length(names);
         if (n > 1)
                 qsort(names, n, sizeof(char *), compare_names);

@@ -427,6 +427,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         _cleanup_close_ int cfd = -1;
         struct ucred cred;
         socklen_t len = sizeof(cred);
+        bool admin, total;
         Connection *c;
         uint64_t now;
         int r;
@@ -455,17 +456,24 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 log_warning_errno(errno, "cannot read the peer's credentials, dropping connection: %m");
                 return 0;
         }
-        if (m->n_connections >= m->config.max_connections ||
-            (!manager_uid_is_admin(m, cred.uid) && count_uid(m, cred.uid) >= m->config.max_connections_per_uid)) {
+        admin = manager_uid_is_admin(m, cred.uid);
+        /* Administrators, root among them, have slots of their own beyond
+         * the total, so that logins (PAM runs as root) still get through
+         * when ordinary clients have taken every other one. */
+        total = m->n_connections >= m->config.max_connections + (admin ? MANAGER_ADMIN_RESERVED_CONNECTIONS : 0);
+        if (total || (!admin && count_uid(m, cred.uid) >= m->config.max_connections_per_uid)) {
+                /* Each limit is logged at most every 10 s, separately, so a
+                 * flood from one uid does not hide the total being hit. */
+                uint64_t *last = total ? &m->last_limit_log_usec : &m->last_uid_limit_log_usec;
+
                 m->refused_connections++;
                 now = now_usec();
-                if (now - m->last_limit_log_usec > 10ULL * 1000000ULL) {
-                        m->last_limit_log_usec = now;
+                if (now - *last > 10ULL * 1000000ULL) {
+                        *last = now;
                         log_warning("refusing connection from uid %u: %s (%u open; limits %u in total, %u per uid); "
                                     "%llu refused so far",
                                     (unsigned) cred.uid,
-                                    m->n_connections >= m->config.max_connections ? "too many connections"
-                                                                                  : "too many connections from this uid",
+                                    total ? "too many connections" : "too many connections from this uid",
                                     m->n_connections, m->config.max_connections, m->config.max_connections_per_uid,
                                     (unsigned long long) m->refused_connections);
                 }
@@ -607,8 +615,9 @@ static void fit_descriptor_limit(Manager *m) {
                         (void) getrlimit(RLIMIT_NOFILE, &rl);
                 }
         }
-        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t) m->config.max_connections + 64) {
-                unsigned cap = rl.rlim_cur > 128 ? (unsigned) rl.rlim_cur - 64 : 64;
+        if (rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur < (rlim_t) m->config.max_connections + MANAGER_ADMIN_RESERVED_CONNECTIONS + 64) {
+                unsigned cap = rl.rlim_cur > 256 ? (unsigned) rl.rlim_cur - MANAGER_ADMIN_RESERVED_CONNECTIONS - 64 : 64;
                 log_warning("only %llu file descriptors allowed: serving at most %u connections instead of %u",
                             (unsigned long long) rl.rlim_cur, cap, m->config.max_connections);
                 m->config.max_connections = cap;

@@ -7,6 +7,8 @@
  *   - a client pipelining thousands of requests while reading gets every
  *     reply, in order;
  *   - connections per uid are capped, root is not, and the cap is logged;
+ *   - a thousand connections at once meet the total cap, which is logged,
+ *     and the daemon serves normally once they are gone;
  *   - a peer trickling a frame a byte at a time is cut off at the absolute
  *     I/O deadline, not kept alive by each byte;
  *   - names from requests cannot forge lines in the daemon's log.
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -108,7 +111,7 @@ static int group_setup(void **state) {
         f = fopen(config_path, "we");
         if (!f)
                 return -1;
-        fprintf(f, "# test-hostile\nio-timeout-sec = 1\nmax-connections-per-uid = 8\n");
+        fprintf(f, "# test-hostile\nio-timeout-sec = 1\nmax-connections-per-uid = 8\nmax-connections = 300\n");
         fclose(f);
         if (test_daemon_start(&d, extra) < 0)
                 return -1;
@@ -320,6 +323,47 @@ static void test_connections_per_uid(void **state) {
         }
 }
 
+/* A thousand connections at once (root: only the total cap and the slots
+ * kept for administrators apply):
+ * the daemon holds its limit, says so in the log, refuses the rest at once
+ * instead of letting them hang, and serves normally once they are gone. */
+static void test_thousand_connections(void **state) {
+        enum { N = 1000 };
+        static int fds[N];
+        struct rlimit rl;
+        unsigned held = 0, refused = 0;
+        char cmd[600];
+
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+        if (rl.rlim_max < N + 64)
+                skip();
+        rl.rlim_cur = rl.rlim_max;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        for (int i = 0; i < N; i++) {
+                fds[i] = raw_connect();
+                assert_true(fds[i] >= 0);
+        }
+        usleep(500 * 1000);
+        for (int i = 0; i < N; i++) {
+                struct pollfd pf = { .fd = fds[i], .events = POLLIN };
+                if (poll(&pf, 1, 0) == 0)
+                        held++;
+                else
+                        refused++;
+        }
+        print_message("%d connections: %u held, %u refused (max-connections = 300)\n", N, held, refused);
+        /* 300 for everyone, and 64 more kept for administrators. */
+        assert_true(held <= 300 + 64);
+        assert_true(held >= 300);
+        assert_int_equal(held + refused, N);
+        for (int i = 0; i < N; i++)
+                close(fds[i]);
+        usleep(200 * 1000);
+        assert_served();
+        snprintf(cmd, sizeof(cmd), "grep -q 'refusing connection from uid .*: too many connections (' '%s'", d.log);
+        assert_int_equal(system(cmd), 0);
+}
+
 static void test_trickle_is_cut_at_the_deadline(void **state) {
         struct cr_buf b;
         int fd = raw_connect();
@@ -382,6 +426,7 @@ int main(void) {
                 cmocka_unit_test(test_trickle_is_cut_at_the_deadline),
                 cmocka_unit_test(test_names_cannot_forge_log_lines),
                 cmocka_unit_test(test_connections_per_uid),
+                cmocka_unit_test(test_thousand_connections),
                 cmocka_unit_test(test_flood_does_not_starve_root),
         };
         return cmocka_run_group_tests_name("hostile", tests, group_setup, group_teardown);

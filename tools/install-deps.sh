@@ -3,7 +3,7 @@
 # only those missing.  Used by 'make run' (build) and 'make check' (test).
 set -eu
 build="gcc make pkg-config libsqlite3-dev libsystemd-dev libpam0g-dev libjson-c-dev"
-test="$build e2fsprogs clang libclang-rt-14-dev valgrind libcmocka-dev libpam-wrapper libuid-wrapper libnss-wrapper pamtester sqlite3 systemd"
+test="$build e2fsprogs cppcheck clang libclang-rt-14-dev valgrind libcmocka-dev libpam-wrapper libuid-wrapper libnss-wrapper pamtester sqlite3 systemd"
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
