@@ -23,6 +23,21 @@
  * users whose current and new rank are strictly below its own in every
  * account the change touches.  A user the peer may not see is reported
  * exactly as a user that does not exist, so names cannot be probed.
+ *
+ * Visibility is per membership.  For a peer that is not an administrator,
+ * not in the query group and not asking about itself:
+ *   1. What it is told about a user (check, scope, user.get, user.list,
+ *      the account a change is about, the refusal of a change) comes from
+ *      the memberships it sees only.  A membership it does not see is, to
+ *      it, no membership; a change that would reach one is refused with a
+ *      message naming neither its account nor its role.
+ *   2. A check or scope answers about a membership it sees (the one that
+ *      applies in the account asked, or the only one it sees), else with
+ *      the one -EPERM that an invisible or missing user gets.
+ *   3. It reads (account.list, role.list/get, the filters of user.list)
+ *      the accounts it is a member of and their sub-accounts, and the roles
+ *      usable where one of its memberships applies, ranked no higher than
+ *      that membership; others are unknown to it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -142,23 +157,23 @@ static bool streq(const char *a, const char *b) {
 /* ---- lookups ------------------------------------------------------------ */
 
 static const char *account_name(const Snapshot *s, uint32_t a) {
-        return snap_str(s, snap_accounts(s, a)->name);
+        return snap_name(s, snap_accounts(s, a)->name);
 }
 
 static const char *user_name(const Snapshot *s, uint32_t u) {
-        return snap_str(s, snap_users(s, u)->name);
+        return snap_name(s, snap_users(s, u)->name);
 }
 
 static const char *role_id(const Snapshot *s, uint32_t r) {
-        return snap_str(s, snap_roles(s, r)->id);
+        return snap_name(s, snap_roles(s, r)->id);
 }
 
 static const char *role_title(const Snapshot *s, uint32_t r) {
-        return snap_str(s, snap_roles(s, r)->title);
+        return snap_name(s, snap_roles(s, r)->title);
 }
 
 static const char *permission_name(const Snapshot *s, uint32_t p) {
-        return snap_str(s, snap_permissions(s, p)->name);
+        return snap_name(s, snap_permissions(s, p)->name);
 }
 
 /* Is a the account anc or one of its sub-accounts (at any depth)? */
@@ -235,7 +250,7 @@ static bool cond_holds(const Snapshot *s, const SnapGrant *g, uint32_t a) {
                  * so an agency's members count too.  (A member of the agency
                  * who has a role of their own in this account is counted
                  * anyway: the condition then fails, which is the safe way.) */
-                const char *id = snap_str(s, g->cond_key);
+                const char *id = snap_name(s, g->cond_key);
                 for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
                         uint32_t held = snap_accounts(s, a)->held_roles;
                         for (uint32_t i = 0; i < snap_list_n(s, held); i++)
@@ -245,8 +260,10 @@ static bool cond_holds(const Snapshot *s, const SnapGrant *g, uint32_t a) {
                 return true;
         }
         case COND_ACCOUNT_ATTR: {
-                const char *v = account_attr(s, a, snap_str(s, g->cond_key));
-                return v && strcmp(v, snap_str(s, g->cond_value)) == 0;
+                /* Key and value are required strings for this kind
+                 * (snapshot-layout.h, invariant 6). */
+                const char *v = account_attr(s, a, snap_name(s, g->cond_key));
+                return v && strcmp(v, snap_name(s, g->cond_value)) == 0;
         }
         default:
                 return false;
@@ -290,7 +307,7 @@ static uint32_t notification_find(const Snapshot *s, uint32_t a, const char *nam
         for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
                 const SnapAccount *sa = snap_accounts(s, a);
                 for (uint32_t i = 0; i < sa->n_notifications; i++)
-                        if (streq(snap_str(s, snap_notifications(s, sa->first_notification + i)->name), name))
+                        if (streq(snap_name(s, snap_notifications(s, sa->first_notification + i)->name), name))
                                 return sa->first_notification + i;
         }
         return SNAP_NONE;
@@ -314,6 +331,187 @@ static void why_not_held(Str *o, const Snapshot *s, uint32_t m, uint32_t a, uint
                 str_addf(o, "plan '%s' does not include it", snap_str_or_empty(s, sa->eff_plan));
         else
                 str_addf(o, "no grant of it in role '%s' holds its condition there", role_title(s, sm->role));
+}
+
+/* ---- visibility --------------------------------------------------------- */
+
+/* May peer user pu see target membership tm?  Through pu's role in tm's
+ * account (its own there or an agency's): users.view and rank ≥. */
+static bool membership_visible(const Snapshot *s, uint32_t pu, uint32_t tm, uint32_t users_view) {
+        uint32_t a = snap_memberships(s, tm)->account, pm;
+
+        if (pu == SNAP_NONE || users_view == SNAP_NONE)
+                return false;
+        pm = membership_applying(s, pu, a);
+        return pm != SNAP_NONE && membership_holds(s, pm, a, users_view) &&
+               membership_rank(s, pm) >= membership_rank(s, tm);
+}
+
+/* Who the peer is for visibility: sees everything (administrator, query
+ * group, or, from viewer_about(), the very user asked about), or what its
+ * callrole user may see (SNAP_NONE: no user, or a disabled one, seeing
+ * nothing). */
+typedef struct Viewer {
+        bool all;
+        uint32_t user;
+        uint32_t users_view;
+} Viewer;
+
+static Viewer viewer_of(const Snapshot *s, const Peer *peer) {
+        Viewer v = { .user = SNAP_NONE, .users_view = snap_find_permission(s, "users.view") };
+
+        if (peer->admin || peer->query) {
+                v.all = true;
+                return v;
+        }
+        if (peer->user) {
+                v.user = snap_find_user(s, peer->user);
+                /* A disabled user's authority is void. */
+                if (v.user != SNAP_NONE && !snap_users(s, v.user)->enabled)
+                        v.user = SNAP_NONE;
+        }
+        return v;
+}
+
+/* The viewer for questions about one user: anyone sees all of themselves. */
+static Viewer viewer_about(const Snapshot *s, const Peer *peer, const char *user) {
+        Viewer v = viewer_of(s, peer);
+
+        if (peer->user && user && streq(peer->user, user))
+                v.all = true;
+        return v;
+}
+
+/* Sees every membership of u (administrator, query group, or u itself). */
+static bool viewer_sees_all_of(const Snapshot *s, const Viewer *v, const Peer *peer, uint32_t u) {
+        return v->all || (peer->user && streq(peer->user, user_name(s, u)));
+}
+
+/* Membership m as the viewer sees it.  Everything the engine says about
+ * another user's membership to a peer that does not see everything goes
+ * through this: a membership it may not see is, for it, no membership. */
+static bool shown(const Snapshot *s, const Viewer *v, uint32_t m) {
+        return v->all || membership_visible(s, v->user, m, v->users_view);
+}
+
+static bool viewer_sees(const Snapshot *s, const Viewer *v, const Peer *peer, uint32_t u) {
+        const SnapUser *su = snap_users(s, u);
+
+        if (viewer_sees_all_of(s, v, peer, u))
+                return true;
+        for (uint32_t i = 0; i < su->n_memberships; i++)
+                if (membership_visible(s, v->user, su->first_membership + i, v->users_view))
+                        return true;
+        return false;
+}
+
+bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user) {
+        Viewer v;
+        uint32_t u;
+
+        if (!s || !peer || !user)
+                return false;
+        if (peer->admin || peer->query || (peer->user && streq(peer->user, user)))
+                return true;
+        u = snap_find_user(s, user);
+        if (u == SNAP_NONE)
+                return false;
+        v = viewer_of(s, peer);
+        return viewer_sees(s, &v, peer, u);
+}
+
+/* Accounts a callrole user sees: those it is a member of, and their
+ * sub-accounts (where an agency role applies). */
+static bool account_visible(const Snapshot *s, const Viewer *v, uint32_t a) {
+        const SnapUser *su;
+
+        if (v->all)
+                return true;
+        if (v->user == SNAP_NONE || a == SNAP_NONE)
+                return false;
+        su = snap_users(s, v->user);
+        for (uint32_t i = 0; i < su->n_memberships; i++)
+                if (account_is_under(s, a, snap_memberships(s, su->first_membership + i)->account))
+                        return true;
+        return false;
+}
+
+/* Roles a callrole user sees: those usable where one of its memberships
+ * applies, ranked no higher than that membership.  A role of account ra is
+ * usable in ra and below; a membership of the viewer applies in its own
+ * account and below.  So either the viewer is a member at or under ra, or
+ * the membership that applies to it in ra itself comes from an agency
+ * above. */
+static bool role_visible(const Snapshot *s, const Viewer *v, uint32_t r) {
+        const SnapRole *sr = snap_roles(s, r);
+        const SnapUser *su;
+        uint32_t m;
+
+        if (v->all)
+                return true;
+        if (v->user == SNAP_NONE)
+                return false;
+        m = membership_applying(s, v->user, sr->account);
+        if (m != SNAP_NONE && membership_rank(s, m) >= sr->rank)
+                return true;
+        su = snap_users(s, v->user);
+        for (uint32_t i = 0; i < su->n_memberships; i++) {
+                m = su->first_membership + i;
+                if (account_is_under(s, snap_memberships(s, m)->account, sr->account) &&
+                    membership_rank(s, m) >= sr->rank)
+                        return true;
+        }
+        return false;
+}
+
+/* Read requests about the role model itself (roles, accounts) are for
+ * administrators, the query group and callrole users, each seeing its part;
+ * a peer that is none of these is refused, so it learns nothing about who
+ * is ranked how. */
+static int need_reader(const Snapshot *s, const Peer *peer, const char *what, Viewer *ret, char **ret_error) {
+        Viewer v = viewer_of(s, peer);
+
+        if (!v.all && v.user == SNAP_NONE)
+                return fail(ret_error, -EPERM,
+                            "uid %u may not list %s: it is not a callrole administrator, not in the query group and "
+                            "maps to no enabled callrole user",
+                            (unsigned) peer->uid, what);
+        *ret = v;
+        return 0;
+}
+
+/*
+ * Checks and scopes about another user, for a peer that does not see
+ * everything, answer only about a membership the peer may see: the one
+ * that applies in the account asked, or, with the account left out, one of
+ * those it sees.  Anything else (no such user, a user it may not see, an
+ * unknown account, no membership there or one it may not see) gets the
+ * same refusal, so that it cannot tell them apart.
+ */
+static int refuse_query(const Peer *peer, const char *user, char **ret_error) {
+        return fail(ret_error, -EPERM,
+                    "uid %u may not query user '%s': only administrators, the query group, the user themselves and "
+                    "users allowed to see that user's role there may",
+                    (unsigned) peer->uid, user);
+}
+
+static int gate_query(const Snapshot *s, const Viewer *v, const Peer *peer, const char *user, const char *account,
+                      char **ret_error) {
+        uint32_t u, a, m;
+
+        if (v->all)
+                return 0;
+        u = snap_find_user(s, user);
+        if (u == SNAP_NONE)
+                return refuse_query(peer, user, ret_error);
+        if (!isempty(account)) {
+                a = snap_find_account(s, account);
+                m = a == SNAP_NONE ? SNAP_NONE : membership_applying(s, u, a);
+                if (m != SNAP_NONE && shown(s, v, m))
+                        return 0;
+        } else if (viewer_sees(s, v, peer, u))
+                return 0;
+        return refuse_query(peer, user, ret_error);
 }
 
 /* ---- check and scope ---------------------------------------------------- */
@@ -386,8 +584,10 @@ static int deny(Resolved *r, int reason, const char *fmt, ...) {
         return 0;
 }
 
-static int resolve(const Snapshot *s, const char *user, uint32_t permission, const char *account, Resolved *r,
-                   char **ret_error) {
+/* v: whose view; for a viewer that does not see everything, gate_query()
+ * has made sure there is a membership it sees where the answer is about. */
+static int resolve(const Snapshot *s, const Viewer *v, const char *user, uint32_t permission, const char *account,
+                   Resolved *r, char **ret_error) {
         const SnapUser *su;
         const char *pname;
 
@@ -404,23 +604,35 @@ static int resolve(const Snapshot *s, const char *user, uint32_t permission, con
         /* 3. */
         if (!su->enabled)
                 return deny(r, CR_REASON_DISABLED, "user '%s' is disabled", user);
-        /* 4. */
+        /* 4. Among the memberships the viewer sees: a membership it may not
+         * see neither makes the account ambiguous nor shows in the list. */
         if (isempty(account)) {
-                if (su->n_memberships == 1) {
-                        r->account = snap_memberships(s, su->first_membership)->account;
+                uint32_t n = 0, only = SNAP_NONE;
+                for (uint32_t i = 0; i < su->n_memberships; i++)
+                        if (shown(s, v, su->first_membership + i)) {
+                                only = su->first_membership + i;
+                                n++;
+                        }
+                if (n == 1) {
+                        r->account = snap_memberships(s, only)->account;
                         r->account_name = account_name(s, r->account);
-                } else if (su->n_memberships > 1) {
+                } else if (n > 1) {
                         Str o = {};
                         _cleanup_free_ char *list = NULL;
-                        for (uint32_t i = 0; i < su->n_memberships; i++)
-                                str_addf(&o, "%s%s", i ? ", " : "",
-                                         account_name(s, snap_memberships(s, su->first_membership + i)->account));
+                        for (uint32_t i = 0, k = 0; i < su->n_memberships; i++) {
+                                uint32_t m = su->first_membership + i;
+                                if (shown(s, v, m))
+                                        str_addf(&o, "%s%s", k++ ? ", " : "",
+                                                 account_name(s, snap_memberships(s, m)->account));
+                        }
                         list = str_take(&o);
                         if (!list)
                                 return -ENOMEM;
                         return fail(ret_error, -ENOTUNIQ, "user '%s' belongs to accounts %s: say which with --account",
                                     user, list);
                 } else {
+                        /* No membership at all (a viewer that does not see
+                         * everything never gets here: see gate_query()). */
                         r->account_name = "default";
                         r->account = snap_find_account(s, "default");
                 }
@@ -543,10 +755,10 @@ static void scope_phrase(Str *o, const Snapshot *s, const SnapGrant *g, uint32_t
 
 static void cond_phrase(Str *o, const Snapshot *s, const SnapGrant *g, const char *account) {
         if (g->cond == COND_NO_ROLE)
-                str_addf(o, "no '%s' in account '%s'", snap_str(s, g->cond_key), account);
+                str_addf(o, "no '%s' in account '%s'", snap_name(s, g->cond_key), account);
         else if (g->cond == COND_ACCOUNT_ATTR)
-                str_addf(o, "account attribute %s=%s in account '%s'", snap_str(s, g->cond_key),
-                         snap_str(s, g->cond_value), account);
+                str_addf(o, "account attribute %s=%s in account '%s'", snap_name(s, g->cond_key),
+                         snap_name(s, g->cond_value), account);
 }
 
 static int decision_make(struct cr_decision *ret, bool allowed, int reason, const char *role, const char *account,
@@ -567,26 +779,31 @@ static int decision_make(struct cr_decision *ret, bool allowed, int reason, cons
         return 0;
 }
 
-int policy_check(const Snapshot *s, const char *user, const char *permission, const char *account,
-                 const char *const *keys, const char *const *values, size_t n_attrs,
+int policy_check(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                 const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
                  struct cr_decision *ret, char **ret_error) {
         Resolved r = {};
         Attrs at = {};
         const SnapRole *role;
         uint32_t chosen = SNAP_NONE, perm;
         bool scope_failed = false;
+        Viewer v;
         Str o = {};
         int k;
 
-        if (!s || !user || !permission || !ret || (n_attrs > 0 && (!keys || !values)))
+        if (!s || !peer || !user || !permission || !ret || (n_attrs > 0 && (!keys || !values)))
                 return -EINVAL;
+        v = viewer_about(s, peer, user);
+        k = gate_query(s, &v, peer, user, account, ret_error);
+        if (k < 0)
+                return k;
         k = resolve_arguments(s, permission, account, &perm, ret_error);
         if (k < 0)
                 return k;
         k = parse_attrs(keys, values, n_attrs, &at, ret_error);
         if (k < 0)
                 return k;
-        k = resolve(s, user, perm, account, &r, ret_error);
+        k = resolve(s, &v, user, perm, account, &r, ret_error);
         if (k < 0)
                 goto finish;
         if (r.reason != CR_REASON_NONE) {
@@ -661,20 +878,25 @@ static int records_append_error(const struct cr_records *l) {
         return l->n >= CR_RECORDS_MAX ? -E2BIG : -ENOMEM;
 }
 
-int policy_scope(const Snapshot *s, const char *user, const char *permission, const char *account,
-                 struct cr_records *ret, char **ret_error) {
+int policy_scope(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                 const char *account, struct cr_records *ret, char **ret_error) {
         struct cr_records out = {};
         Resolved r = {};
         const SnapRole *role;
         uint32_t perm;
+        Viewer v;
         int k;
 
-        if (!s || !user || !permission || !ret)
+        if (!s || !peer || !user || !permission || !ret)
                 return -EINVAL;
+        v = viewer_about(s, peer, user);
+        k = gate_query(s, &v, peer, user, account, ret_error);
+        if (k < 0)
+                return k;
         k = resolve_arguments(s, permission, account, &perm, ret_error);
         if (k < 0)
                 return k;
-        k = resolve(s, user, perm, account, &r, ret_error);
+        k = resolve(s, &v, user, perm, account, &r, ret_error);
         resolved_done(&r);
         if (k < 0)
                 return k;
@@ -728,75 +950,6 @@ int policy_scope(const Snapshot *s, const char *user, const char *permission, co
 fail:
         cr_records_clear(&out);
         return k;
-}
-
-/* ---- visibility --------------------------------------------------------- */
-
-/* May peer user pu see target membership tm?  Through pu's role in tm's
- * account (its own there or an agency's): users.view and rank ≥. */
-static bool membership_visible(const Snapshot *s, uint32_t pu, uint32_t tm, uint32_t users_view) {
-        uint32_t a = snap_memberships(s, tm)->account, pm;
-
-        if (pu == SNAP_NONE || users_view == SNAP_NONE)
-                return false;
-        pm = membership_applying(s, pu, a);
-        return pm != SNAP_NONE && membership_holds(s, pm, a, users_view) &&
-               membership_rank(s, pm) >= membership_rank(s, tm);
-}
-
-/* Who the peer is for visibility: sees everything, or user index (or
- * SNAP_NONE, seeing only nothing) */
-typedef struct Viewer {
-        bool all;
-        uint32_t user;
-        uint32_t users_view;
-} Viewer;
-
-static Viewer viewer_of(const Snapshot *s, const Peer *peer) {
-        Viewer v = { .user = SNAP_NONE, .users_view = snap_find_permission(s, "users.view") };
-
-        if (peer->admin || peer->query) {
-                v.all = true;
-                return v;
-        }
-        if (peer->user) {
-                v.user = snap_find_user(s, peer->user);
-                /* A disabled user's authority is void. */
-                if (v.user != SNAP_NONE && !snap_users(s, v.user)->enabled)
-                        v.user = SNAP_NONE;
-        }
-        return v;
-}
-
-/* Sees every membership of u (administrator, query group, or u itself). */
-static bool viewer_sees_all_of(const Snapshot *s, const Viewer *v, const Peer *peer, uint32_t u) {
-        return v->all || (peer->user && streq(peer->user, user_name(s, u)));
-}
-
-static bool viewer_sees(const Snapshot *s, const Viewer *v, const Peer *peer, uint32_t u) {
-        const SnapUser *su = snap_users(s, u);
-
-        if (viewer_sees_all_of(s, v, peer, u))
-                return true;
-        for (uint32_t i = 0; i < su->n_memberships; i++)
-                if (membership_visible(s, v->user, su->first_membership + i, v->users_view))
-                        return true;
-        return false;
-}
-
-bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user) {
-        Viewer v;
-        uint32_t u;
-
-        if (!s || !peer || !user)
-                return false;
-        if (peer->admin || peer->query || (peer->user && streq(peer->user, user)))
-                return true;
-        u = snap_find_user(s, user);
-        if (u == SNAP_NONE)
-                return false;
-        v = viewer_of(s, peer);
-        return viewer_sees(s, &v, peer, u);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -887,10 +1040,12 @@ static uint32_t users_after(const Snapshot *s, const char *after) {
         return lo;
 }
 
-static bool role_id_exists(const Snapshot *s, const char *id, uint32_t account) {
+/* Is there a role of that id the viewer sees (usable in account, if given)? */
+static bool role_id_exists(const Snapshot *s, const Viewer *v, const char *id, uint32_t account) {
         for (uint32_t r = 0; r < s->n_roles; r++)
                 if (streq(role_id(s, r), id) &&
-                    (account == SNAP_NONE || account_is_under(s, account, snap_roles(s, r)->account)))
+                    (account == SNAP_NONE || account_is_under(s, account, snap_roles(s, r)->account)) &&
+                    role_visible(s, v, r))
                         return true;
         return false;
 }
@@ -903,19 +1058,20 @@ int policy_user_list(const Snapshot *s, const Peer *peer, const char *role, cons
 
         if (!s || !peer || !ret)
                 return -EINVAL;
+        v = viewer_of(s, peer);
+        /* Accounts and roles the peer may not see are unknown to it. */
         if (!isempty(account)) {
                 a = snap_find_account(s, account);
-                if (a == SNAP_NONE)
+                if (a == SNAP_NONE || !account_visible(s, &v, a))
                         return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'",
                                     account);
         }
-        if (!isempty(role) && !role_id_exists(s, role, a))
+        if (!isempty(role) && !role_id_exists(s, &v, role, a))
                 return fail(ret_error, -ENOENT, "unknown role '%s'%s%s%s: see 'callrolectl role list'", role,
                             a != SNAP_NONE ? " in account '" : "", a != SNAP_NONE ? account : "",
                             a != SNAP_NONE ? "' or its agencies" : "");
         if (limit == 0)
                 limit = CR_PAGE_DEFAULT;
-        v = viewer_of(s, peer);
 
         for (uint32_t u = users_after(s, after); u < s->n_users && users < limit; u++) {
                 const SnapUser *su = snap_users(s, u);
@@ -966,19 +1122,20 @@ static int add_role_record(const Snapshot *s, struct cr_records *ret, uint32_t r
             (k = cr_record_add_empty(rec, "grants")) < 0)
                 return k;
         for (uint32_t i = 0; i < sr->n_grants; i++)
-                if ((k = cr_record_add(rec, "grants", snap_str(s, snap_grants(s, sr->first_grant + i)->text))) < 0)
+                if ((k = cr_record_add(rec, "grants", snap_name(s, snap_grants(s, sr->first_grant + i)->text))) < 0)
                         return k;
         return 0;
 }
 
-/* role.get without an account: the one role of that id, wherever it is. */
-static int find_role_anywhere(const Snapshot *s, const char *id, uint32_t *ret, char **ret_error) {
+/* role.get without an account: the one role of that id the viewer sees,
+ * wherever it is. */
+static int find_role_anywhere(const Snapshot *s, const Viewer *v, const char *id, uint32_t *ret, char **ret_error) {
         uint32_t found = SNAP_NONE, n = 0;
         Str o = {};
         _cleanup_free_ char *list = NULL;
 
         for (uint32_t r = 0; r < s->n_roles; r++)
-                if (streq(role_id(s, r), id)) {
+                if (streq(role_id(s, r), id) && role_visible(s, v, r)) {
                         str_addf(&o, "%s%s", n++ ? ", " : "", account_name(s, snap_roles(s, r)->account));
                         found = r;
                 }
@@ -994,27 +1151,33 @@ static int find_role_anywhere(const Snapshot *s, const char *id, uint32_t *ret, 
         return 0;
 }
 
-int policy_role_records(const Snapshot *s, const char *account, const char *role, struct cr_records *ret,
-                        char **ret_error) {
+int policy_role_records(const Snapshot *s, const Peer *peer, const char *account, const char *role,
+                        struct cr_records *ret, char **ret_error) {
         uint32_t a = SNAP_NONE, r = SNAP_NONE;
+        Viewer v;
         int k;
 
-        if (!s || !ret)
+        if (!s || !peer || !ret)
                 return -EINVAL;
+        k = need_reader(s, peer, "roles", &v, ret_error);
+        if (k < 0)
+                return k;
+        /* What the peer may not see is unknown to it, with the very words
+         * used for what does not exist. */
         if (!isempty(account)) {
                 a = snap_find_account(s, account);
-                if (a == SNAP_NONE)
+                if (a == SNAP_NONE || !account_visible(s, &v, a))
                         return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'",
                                     account);
         }
         if (role) {
                 if (a != SNAP_NONE) {
                         r = role_in_chain(s, a, role);
-                        if (r == SNAP_NONE)
+                        if (r == SNAP_NONE || !role_visible(s, &v, r))
                                 return fail(ret_error, -ENOENT, "unknown role '%s' in account '%s' or its agencies",
                                             role, account);
                 } else {
-                        k = find_role_anywhere(s, role, &r, ret_error);
+                        k = find_role_anywhere(s, &v, role, &r, ret_error);
                         if (k < 0)
                                 return k;
                 }
@@ -1023,6 +1186,8 @@ int policy_role_records(const Snapshot *s, const char *account, const char *role
         /* The roles usable in the account: its own and its agencies'. */
         for (r = 0; r < s->n_roles; r++) {
                 if (a != SNAP_NONE && !account_is_under(s, a, snap_roles(s, r)->account))
+                        continue;
+                if (!role_visible(s, &v, r))
                         continue;
                 k = add_role_record(s, ret, r);
                 if (k < 0)
@@ -1049,14 +1214,22 @@ int policy_permission_records(const Snapshot *s, struct cr_records *ret) {
         return 0;
 }
 
-int policy_account_records(const Snapshot *s, struct cr_records *ret) {
-        if (!s || !ret)
+int policy_account_records(const Snapshot *s, const Peer *peer, struct cr_records *ret, char **ret_error) {
+        Viewer v;
+        int k;
+
+        if (!s || !peer || !ret)
                 return -EINVAL;
+        k = need_reader(s, peer, "accounts", &v, ret_error);
+        if (k < 0)
+                return k;
         for (uint32_t a = 0; a < s->n_accounts; a++) {
                 const SnapAccount *sa = snap_accounts(s, a);
-                struct cr_record *rec = records_append(ret);
-                int k;
+                struct cr_record *rec;
 
+                if (!account_visible(s, &v, a))
+                        continue;
+                rec = records_append(ret);
                 if (!rec)
                         return records_append_error(ret);
                 if ((k = cr_record_add(rec, "name", account_name(s, a))) < 0 ||
@@ -1071,7 +1244,7 @@ int policy_account_records(const Snapshot *s, struct cr_records *ret) {
                         return k;
                 for (uint32_t i = 0; i < sa->n_notifications; i++) {
                         const SnapNotification *sn = snap_notifications(s, sa->first_notification + i);
-                        if ((k = cr_record_addf(rec, "notifications", "%s=%s", snap_str(s, sn->name),
+                        if ((k = cr_record_addf(rec, "notifications", "%s=%s", snap_name(s, sn->name),
                                                 permission_name(s, sn->permission))) < 0)
                                 return k;
                 }
@@ -1211,15 +1384,24 @@ static int peer_authority(const Snapshot *s, uint32_t pu, uint32_t a, const char
                     verb, account_name(s, a), perm);
 }
 
-/* The peer (membership pm) must outrank target user tu's role in account
- * a, if tu has one there (its own or an agency's). */
-static int peer_outranks_user(const Snapshot *s, uint32_t pu, uint32_t pm, uint32_t tu, uint32_t a, const char *verb,
-                              char **ret_error) {
-        uint32_t tm = membership_applying(s, tu, a);
+/* The refusal for a change that reaches a membership the peer may not
+ * see: it names neither that membership's account nor its role. */
+static int refuse_hidden(const Snapshot *s, uint32_t pu, uint32_t tu, const char *verb, char **ret_error) {
+        return fail(ret_error, -EPERM,
+                    "user '%s' may not %s user '%s': only users ranked below you in every account they belong to",
+                    user_name(s, pu), verb, user_name(s, tu));
+}
+
+/* The peer (membership pm) must outrank target user tu's membership tm
+ * (SNAP_NONE: none, nothing to outrank).  tv is the peer's view of tu. */
+static int peer_outranks_user(const Snapshot *s, const Viewer *tv, uint32_t pu, uint32_t pm, uint32_t tu, uint32_t tm,
+                              const char *verb, char **ret_error) {
         _cleanup_free_ char *who = NULL, *whom = NULL;
 
         if (tm == SNAP_NONE || membership_rank(s, tm) < membership_rank(s, pm))
                 return 0;
+        if (!shown(s, tv, tm))
+                return refuse_hidden(s, pu, tu, verb, ret_error);
         who = describe_holder(s, pu, pm);
         whom = describe_holder(s, tu, tm);
         if (!who || !whom)
@@ -1227,6 +1409,11 @@ static int peer_outranks_user(const Snapshot *s, uint32_t pu, uint32_t pm, uint3
         return fail(ret_error, -EPERM, "%s may not %s %s: only users ranked below you", who, verb, whom);
 }
 
+/* The role given must rank below the peer's (membership pm).  The refusal
+ * names the role's title and rank even when role.get would hide that role
+ * from the peer: the peer named it itself, and the products' documented
+ * refusals name it (tests/test-profile-*.c: "may not give ... 'Customer
+ * Local Admin'"). */
 static int peer_outranks_role(const Snapshot *s, uint32_t pu, uint32_t pm, const char *target, uint32_t r,
                               char **ret_error) {
         _cleanup_free_ char *who = NULL;
@@ -1241,26 +1428,35 @@ static int peer_outranks_role(const Snapshot *s, uint32_t pu, uint32_t pm, const
                     role_title(s, r), snap_roles(s, r)->rank);
 }
 
-/* A change to the user as a whole (enabled, display name, deletion) touches
- * every account the user is in: the peer needs perm and must outrank the
- * user in each. */
-static int peer_may_touch_everywhere(const Snapshot *s, uint32_t pu, uint32_t tu, const char *perm, const char *verb,
-                                     char **ret_error) {
+/* A change to the user as a whole (enabled, display name, deletion, a
+ * further membership) touches every account the user is in: the peer needs
+ * perm and must outrank the user in each, and so must see each.  The
+ * memberships it sees are checked first, with messages naming them; one it
+ * may not see is refused last and without a name. */
+static int peer_may_touch_everywhere(const Snapshot *s, const Viewer *tv, uint32_t pu, uint32_t tu, const char *perm,
+                                     const char *verb, char **ret_error) {
         const SnapUser *su = snap_users(s, tu);
+        bool hidden = false;
 
         if (su->n_memberships == 0)
                 return fail(ret_error, -EPERM, "user '%s' has no role in any account; only administrators may %s it",
                             user_name(s, tu), verb);
         for (uint32_t i = 0; i < su->n_memberships; i++) {
-                uint32_t a = snap_memberships(s, su->first_membership + i)->account, pm;
-                int k = peer_authority(s, pu, a, perm, verb, &pm, ret_error);
+                uint32_t tm = su->first_membership + i, pm;
+                int k;
+
+                if (!shown(s, tv, tm)) {
+                        hidden = true;
+                        continue;
+                }
+                k = peer_authority(s, pu, snap_memberships(s, tm)->account, perm, verb, &pm, ret_error);
                 if (k < 0)
                         return k;
-                k = peer_outranks_user(s, pu, pm, tu, a, verb, ret_error);
+                k = peer_outranks_user(s, tv, pu, pm, tu, tm, verb, ret_error);
                 if (k < 0)
                         return k;
         }
-        return 0;
+        return hidden ? refuse_hidden(s, pu, tu, verb, ret_error) : 0;
 }
 
 static int check_enabled_param(const struct cr_record *p, const char *what, char **ret_error) {
@@ -1284,10 +1480,19 @@ static int seat_free(const Snapshot *s, uint32_t a, char **ret_error) {
                     account_name(s, a), sa->n_members, sa->seats, account_name(s, a));
 }
 
+/*
+ * user.add.  For a peer that is not an administrator, adding a role to a
+ * user who exists already changes that user everywhere (a second account
+ * makes checks without --account ambiguous, for PAM too), so it needs
+ * peer_may_touch_everywhere() on top of the right to add users here.  An
+ * existing user the peer may not see only gets "already exists", and a
+ * membership of a visible user it may not see is not named.
+ */
 static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
                               char **ret_error) {
         const char *name, *role, *account = param(p, "account");
-        uint32_t a, r, tu, pm;
+        Viewer tv;
+        uint32_t a, r, tu, tm = SNAP_NONE, pm;
         int k;
 
         if ((k = need_name(p, "name", "user.add", &name, ret_error)) < 0 ||
@@ -1300,10 +1505,13 @@ static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, 
             (k = find_role_param(s, a, role, &r, ret_error)) < 0)
                 return k;
         tu = snap_find_user(s, name);
-        if (tu != SNAP_NONE && !peer->admin && !policy_may_read_user(s, peer, name))
+        tv = viewer_about(s, peer, name);
+        if (tu != SNAP_NONE && !viewer_sees(s, &tv, peer, tu))
                 /* Say no more than that the name is taken. */
                 return fail(ret_error, -EEXIST, "user '%s' already exists", name);
-        if (tu != SNAP_NONE && membership_direct(s, tu, a) != SNAP_NONE)
+        if (tu != SNAP_NONE)
+                tm = membership_direct(s, tu, a);
+        if (tm != SNAP_NONE && shown(s, &tv, tm))
                 return fail(ret_error, -EEXIST,
                             "user '%s' already has a role in account '%s': change it with 'callrolectl user set'", name,
                             account);
@@ -1317,17 +1525,9 @@ static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, 
         if (k < 0)
                 return k;
         if (tu != SNAP_NONE) {
-                /* Adding a role to an existing user: they must rank below
-                 * the peer where the new role applies, and everywhere if
-                 * the user as a whole changes. */
-                k = peer_outranks_user(s, pu, pm, tu, a, "change", ret_error);
+                k = peer_may_touch_everywhere(s, &tv, pu, tu, "users.edit", "change", ret_error);
                 if (k < 0)
                         return k;
-                if (has_param(p, "enabled") || has_param(p, "display-name")) {
-                        k = peer_may_touch_everywhere(s, pu, tu, "users.edit", "change", ret_error);
-                        if (k < 0)
-                                return k;
-                }
         }
         /* Last, so that only those who may add users to the account learn
          * how full it is. */
@@ -1335,27 +1535,39 @@ static int authorize_user_add(const Snapshot *s, const Peer *peer, uint32_t pu, 
 }
 
 /* The account a membership change is about: the given one, else the user's
- * only one, else default. */
-static int user_account(const Snapshot *s, uint32_t tu, const char *account, uint32_t *ret, char **ret_error) {
+ * only one, else default.  tv: the peer's view of the user (all of it, if
+ * it is the peer itself).  Accounts it may not see are not listed, but
+ * still make the user's account ambiguous: the store resolves a left-out
+ * account again, from every membership, and would name them. */
+static int user_account(const Snapshot *s, const Viewer *tv, uint32_t tu, const char *account, uint32_t *ret,
+                        char **ret_error) {
         const SnapUser *su = snap_users(s, tu);
+        uint32_t n_shown = 0;
         Str o = {};
         _cleanup_free_ char *list = NULL;
 
         if (!isempty(account))
                 return find_account_param(s, account, ret, ret_error);
-        if (su->n_memberships == 1) {
-                *ret = snap_memberships(s, su->first_membership)->account;
-                return 0;
-        }
         if (su->n_memberships == 0)
                 return find_account_param(s, "default", ret, ret_error);
-        for (uint32_t i = 0; i < su->n_memberships; i++)
-                str_addf(&o, "%s%s", i ? ", " : "",
-                         account_name(s, snap_memberships(s, su->first_membership + i)->account));
+        for (uint32_t i = 0; i < su->n_memberships; i++) {
+                uint32_t m = su->first_membership + i;
+                if (!shown(s, tv, m))
+                        continue;
+                str_addf(&o, "%s%s", n_shown++ ? ", " : "", account_name(s, snap_memberships(s, m)->account));
+        }
         list = str_take(&o);
         if (!list)
                 return -ENOMEM;
-        return fail(ret_error, -ENOTUNIQ, "user '%s' belongs to accounts %s: say which with --account",
+        if (su->n_memberships == 1 && n_shown == 1) {
+                *ret = snap_memberships(s, su->first_membership)->account;
+                return 0;
+        }
+        if (n_shown == su->n_memberships)
+                return fail(ret_error, -ENOTUNIQ, "user '%s' belongs to accounts %s: say which with --account",
+                            user_name(s, tu), list);
+        return fail(ret_error, -ENOTUNIQ,
+                    "user '%s' belongs to more than one account (those you may see: %s): say which with --account",
                     user_name(s, tu), list);
 }
 
@@ -1363,10 +1575,19 @@ static int user_account(const Snapshot *s, uint32_t tu, const char *account, uin
  * exist for it. */
 static int find_target_user(const Snapshot *s, const Peer *peer, const char *name, uint32_t *ret, char **ret_error) {
         uint32_t tu = snap_find_user(s, name);
-        if (tu == SNAP_NONE || !policy_may_read_user(s, peer, name))
+        Viewer tv = viewer_about(s, peer, name);
+        if (tu == SNAP_NONE || !viewer_sees(s, &tv, peer, tu))
                 return fail(ret_error, -ENOENT, "unknown user '%s'", name);
         *ret = tu;
         return 0;
+}
+
+/* The user's own membership in account a as the peer sees it: one it may
+ * not see is no membership, so the refusals that follow are those for a
+ * user without a role there. */
+static uint32_t membership_seen(const Snapshot *s, const Viewer *tv, uint32_t tu, uint32_t a) {
+        uint32_t tm = membership_direct(s, tu, a);
+        return tm != SNAP_NONE && shown(s, tv, tm) ? tm : SNAP_NONE;
 }
 
 static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
@@ -1374,13 +1595,15 @@ static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, 
         static const char *const membership_keys[] = { "role", "groups", "ivrs", "acg", "only", "notify" };
         const char *name, *role = param(p, "role");
         bool membership_change = false, user_change = has_param(p, "enabled") || has_param(p, "display-name");
-        uint32_t tu = SNAP_NONE, a = SNAP_NONE, r = SNAP_NONE, pm = SNAP_NONE;
+        Viewer tv;
+        uint32_t tu = SNAP_NONE, a = SNAP_NONE, r = SNAP_NONE, tm = SNAP_NONE, pm = SNAP_NONE;
         int k;
 
         if ((k = need_name(p, "name", "user.set", &name, ret_error)) < 0 ||
             (k = check_enabled_param(p, "user.set", ret_error)) < 0 ||
             (k = find_target_user(s, peer, name, &tu, ret_error)) < 0)
                 return k;
+        tv = viewer_about(s, peer, name);
         for (size_t i = 0; i < ELEMENTSOF(membership_keys); i++)
                 membership_change = membership_change || has_param(p, membership_keys[i]);
         if (!membership_change && !user_change)
@@ -1388,15 +1611,16 @@ static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, 
                             "user.set: nothing to change for '%s'; give a role, groups, ivrs, acg, only, notify, "
                             "enabled or display-name", name);
         if (membership_change) {
-                if ((k = user_account(s, tu, param(p, "account"), &a, ret_error)) < 0)
+                if ((k = user_account(s, &tv, tu, param(p, "account"), &a, ret_error)) < 0)
                         return k;
+                tm = membership_seen(s, &tv, tu, a);
                 if (has_param(p, "role")) {
                         if (isempty(role) || name_is_valid(role) < 0)
                                 return fail(ret_error, -EINVAL, "user.set: '%s' is not a valid role name",
                                             role ? role : "");
                         if ((k = find_role_param(s, a, role, &r, ret_error)) < 0)
                                 return k;
-                } else if (membership_direct(s, tu, a) == SNAP_NONE)
+                } else if (tm == SNAP_NONE)
                         return fail(ret_error, -ENOENT, "user '%s' has no role in account '%s': give one with --role",
                                     name, account_name(s, a));
         } else if (!isempty(param(p, "account")) && (k = find_account_param(s, param(p, "account"), &a, ret_error)) < 0)
@@ -1405,42 +1629,51 @@ static int authorize_user_set(const Snapshot *s, const Peer *peer, uint32_t pu, 
                 return 0;
 
         if (membership_change) {
+                /* user.set changes a membership, never adds one. */
+                if (tm == SNAP_NONE)
+                        return fail(ret_error, -ENOENT,
+                                    "user '%s' has no role in account '%s': add one with 'callrolectl user add %s "
+                                    "--role ROLE --account %s'",
+                                    name, account_name(s, a), name, account_name(s, a));
                 k = peer_authority(s, pu, a, "users.edit", "change", &pm, ret_error);
                 if (k < 0)
                         return k;
-                k = peer_outranks_user(s, pu, pm, tu, a, "change", ret_error);
+                k = peer_outranks_user(s, &tv, pu, pm, tu, tm, "change", ret_error);
                 if (k < 0)
                         return k;
                 if (r != SNAP_NONE && (k = peer_outranks_role(s, pu, pm, name, r, ret_error)) < 0)
                         return k;
         }
         if (user_change)
-                return peer_may_touch_everywhere(s, pu, tu, "users.edit", "change", ret_error);
+                return peer_may_touch_everywhere(s, &tv, pu, tu, "users.edit", "change", ret_error);
         return 0;
 }
 
 static int authorize_user_delete(const Snapshot *s, const Peer *peer, uint32_t pu, const struct cr_record *p,
                                  char **ret_error) {
         const char *name, *account = param(p, "account");
-        uint32_t tu = SNAP_NONE, a = SNAP_NONE, pm = SNAP_NONE;
+        uint32_t tu = SNAP_NONE, a = SNAP_NONE, tm, pm = SNAP_NONE;
+        Viewer tv;
         int k;
 
         if ((k = need_name(p, "name", "user.delete", &name, ret_error)) < 0 ||
             (k = find_target_user(s, peer, name, &tu, ret_error)) < 0)
                 return k;
+        tv = viewer_about(s, peer, name);
         if (isempty(account))
                 /* The whole user goes. */
-                return peer->admin ? 0 : peer_may_touch_everywhere(s, pu, tu, "users.delete", "delete", ret_error);
+                return peer->admin ? 0 : peer_may_touch_everywhere(s, &tv, pu, tu, "users.delete", "delete", ret_error);
         if ((k = find_account_param(s, account, &a, ret_error)) < 0)
                 return k;
-        if (membership_direct(s, tu, a) == SNAP_NONE)
+        tm = membership_seen(s, &tv, tu, a);
+        if (tm == SNAP_NONE)
                 return fail(ret_error, -ENOENT, "user '%s' has no role in account '%s'", name, account);
         if (peer->admin)
                 return 0;
         k = peer_authority(s, pu, a, "users.delete", "delete", &pm, ret_error);
         if (k < 0)
                 return k;
-        return peer_outranks_user(s, pu, pm, tu, a, "delete", ret_error);
+        return peer_outranks_user(s, &tv, pu, pm, tu, tm, "delete", ret_error);
 }
 
 static int authorize_role_add(const Snapshot *s, const struct cr_record *p, char **ret_error) {
@@ -1649,7 +1882,7 @@ static int validate_rules(const Snapshot *s, char **ret_error) {
                 return -ENOMEM;
         for (uint32_t i = 0; i < s->n_rules; i++) {
                 const SnapRule *rule = snap_rules(s, i);
-                const char *ifp = snap_str(s, rule->if_pattern), *reqp = snap_str(s, rule->requires_pattern);
+                const char *ifp = snap_name(s, rule->if_pattern), *reqp = snap_name(s, rule->requires_pattern);
 
                 bits_matching(s, if_bits, ifp);
                 bits_matching(s, req_bits, reqp);
@@ -1819,7 +2052,7 @@ char *policy_describe_role(const Snapshot *s, const char *account, const char *r
         str_addf(&o, "%s (%s) rank %" PRId64 "%s:", role, role_title(s, r), sr->rank,
                  sr->flags & SNAP_ROLE_AGENCY_ONLY ? " agency-only" : "");
         for (uint32_t i = 0; i < sr->n_grants; i++)
-                str_addf(&o, "%s%s", i ? ", " : " ", snap_str(s, snap_grants(s, sr->first_grant + i)->text));
+                str_addf(&o, "%s%s", i ? ", " : " ", snap_name(s, snap_grants(s, sr->first_grant + i)->text));
         return str_take(&o);
 }
 

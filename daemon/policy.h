@@ -34,21 +34,30 @@ typedef struct Peer {
  * strings; role and account "" when unknown) and returns 0; or -ENOENT for
  * an unknown permission or account, -ENOTUNIQ when the account is left out
  * and the user has several, -EINVAL for an unknown attribute key; with a
- * message. */
-int policy_check(const Snapshot *s, const char *user, const char *permission, const char *account,
-                 const char *const *keys, const char *const *values, size_t n_attrs,
+ * message.
+ *
+ * peer is who asks.  Administrators, the query group and the user
+ * themselves get the whole answer.  Anyone else gets an answer only about a
+ * membership of user it may see (policy_may_read_user(), per membership):
+ * the one applying in account, or, with account left out, the only one it
+ * sees (-ENOTUNIQ, listing only those, if it sees several).  Otherwise (no
+ * such user, one it may not see, an unknown account, no membership there
+ * or one it may not see) -EPERM, always with the same message. */
+int policy_check(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                 const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
                  struct cr_decision *ret, char **ret_error);
 
 /* The constraints for listing data: one record per alternative (see
  * docs/protocol.md, "scope").  Returns 1 if anything is visible, 0 if not
- * (then *ret is empty), or the errors of policy_check(). */
-int policy_scope(const Snapshot *s, const char *user, const char *permission, const char *account,
-                 struct cr_records *ret, char **ret_error);
+ * (then *ret is empty), or the errors of policy_check(), peer included. */
+int policy_scope(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                 const char *account, struct cr_records *ret, char **ret_error);
 
-/* May peer read about user (check, scope, user.get)?  Administrators and the
- * query group may read everything; anyone may read about themselves; else
- * the peer needs users.view in an account the user is a member of (directly
- * or through an agency) with rank ≥ the user's rank there. */
+/* May peer read about user (user.get; check and scope ask more, see
+ * policy_check())?  Administrators and the query group may read everything;
+ * anyone may read about themselves; else the peer needs users.view in an
+ * account the user is a member of (directly or through an agency) with
+ * rank ≥ the user's rank there. */
 bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user);
 
 /*
@@ -56,12 +65,17 @@ bool policy_may_read_user(const Snapshot *s, const Peer *peer, const char *user)
  * change, params its record.  Administrators may do anything.  Others:
  * user.add/user.set/user.delete need users.create/users.edit/users.delete
  * in the account, and the peer's rank there must be strictly higher than
- * the target user's current rank and than the new role's rank; every other
+ * the target user's current rank and than the new role's rank; a change to
+ * the user as a whole (enabled, display-name, deleting the user, and adding
+ * a role to a user who exists) needs users.edit (users.delete) and a higher
+ * rank in every account the user belongs to.  A membership of the target
+ * the peer may not see is, to it, no membership; where the change reaches
+ * one, the refusal names neither its account nor its role.  Every other
  * change needs an administrator.  user.add to an account without a free
- * seat is refused with -EDQUOT, for administrators too.  Also refuses, with -ENOENT and the name,
- * references to a user, role, account or permission the snapshot lacks
- * where the change needs them to exist, and -EEXIST where it must not.
- * Returns 0 or a negative errno with a message.
+ * seat is refused with -EDQUOT, for administrators too.  Also refuses, with
+ * -ENOENT and the name, references to a user, role, account or permission
+ * the snapshot lacks where the change needs them to exist, and -EEXIST
+ * where it must not.  Returns 0 or a negative errno with a message.
  */
 int policy_authorize(const Snapshot *s, const Peer *peer, int type, const struct cr_record *params,
                      char **ret_error);
@@ -81,15 +95,22 @@ bool policy_user_exists(const Snapshot *s, const char *user);
 int policy_validate(const Snapshot *s, char **ret_error);
 
 /* Renderers for read requests (fields as in docs/protocol.md).  Each
- * appends to *ret only what peer may see.  Return 0 or -ENOMEM/-ENOENT. */
+ * appends to *ret only what peer may see, and treats an account or role
+ * filter the peer may not see as unknown.  Return 0 or
+ * -ENOMEM/-ENOENT/-ENOTUNIQ, or -EPERM (roles, accounts) for a peer that is
+ * neither an administrator, nor in the query group, nor an enabled callrole
+ * user.  A callrole user sees the accounts it is a member of and their
+ * sub-accounts, and the roles usable where one of its memberships applies
+ * ranked no higher than that membership.  The permission catalogue is
+ * open to all: it describes the product, not the people. */
 int policy_user_records(const Snapshot *s, const Peer *peer, const char *user, struct cr_records *ret,
                         char **ret_error);                         /* user.get */
 int policy_user_list(const Snapshot *s, const Peer *peer, const char *role, const char *account,
                      const char *after, size_t limit, struct cr_records *ret, char **ret_error);
-int policy_role_records(const Snapshot *s, const char *account, const char *role,
+int policy_role_records(const Snapshot *s, const Peer *peer, const char *account, const char *role,
                         struct cr_records *ret, char **ret_error); /* role.list / role.get (role non-NULL) */
 int policy_permission_records(const Snapshot *s, struct cr_records *ret);
-int policy_account_records(const Snapshot *s, struct cr_records *ret);
+int policy_account_records(const Snapshot *s, const Peer *peer, struct cr_records *ret, char **ret_error);
 int policy_export_records(const Snapshot *s, const char *account, struct cr_records *ret, char **ret_error);
 
 /* One line describing a user or role for the audit's before/after, or NULL

@@ -41,6 +41,13 @@
  *   5. An account's notifications are the run [first_notification,
  *      first_notification + n_notifications) of the notification table,
  *      with distinct names, each naming an existing permission.
+ *   6. Required strings are never SNAP_NONE: the names of permissions,
+ *      plans, accounts, users and notifications, role ids and titles,
+ *      grant texts, rule patterns, every item of a string list, a grant's
+ *      cond_key unless cond is COND_NONE and its cond_value when cond is
+ *      COND_ACCOUNT_ATTR (notification names: by construction in
+ *      compile_notifications()).  Read them with snap_name(); snap_str()
+ *      is for the optional ones (descriptions, display names, plans).
  */
 #pragma once
 
@@ -190,6 +197,13 @@ static inline const char *snap_str(const Snapshot *s, uint32_t off) {
         return off == SNAP_NONE ? NULL : (const char *) snap_base(s) + off;
 }
 
+/* A required string (invariant 6).  No NULL case: callers may pass it to
+ * strcmp() and printf("%s") as it is, and a static analyser following
+ * snap_str()'s NULL branch would otherwise report every such use. */
+static inline const char *snap_name(const Snapshot *s, uint32_t off) {
+        return (const char *) snap_base(s) + off;
+}
+
 /* "" for a missing string: for records and messages. */
 static inline const char *snap_str_or_empty(const Snapshot *s, uint32_t off) {
         return off == SNAP_NONE ? "" : (const char *) snap_base(s) + off;
@@ -216,7 +230,7 @@ static inline uint32_t snap_list_item(const Snapshot *s, uint32_t list, uint32_t
 }
 
 static inline const char *snap_list_str(const Snapshot *s, uint32_t list, uint32_t i) {
-        return snap_str(s, snap_list_item(s, list, i));
+        return snap_name(s, snap_list_item(s, list, i));
 }
 
 static inline bool snap_list_contains(const Snapshot *s, uint32_t list, const char *v) {
@@ -255,7 +269,7 @@ static inline uint32_t snap_find_name(const Snapshot *s, uint32_t hash, uint32_t
                 if (idx == SNAP_NONE)
                         return SNAP_NONE;
                 memcpy(&name_off, snap_base(s) + table + (size_t) idx * stride, sizeof(name_off));
-                if (strcmp(snap_str(s, name_off), name) == 0)
+                if (strcmp(snap_name(s, name_off), name) == 0)
                         return idx;
         }
 }
@@ -286,7 +300,7 @@ static inline uint32_t snap_find_role(const Snapshot *s, uint32_t account, const
                 if (idx == SNAP_NONE)
                         return SNAP_NONE;
                 r = snap_roles(s, idx);
-                if (r->account == account && strcmp(snap_str(s, r->id), id) == 0)
+                if (r->account == account && strcmp(snap_name(s, r->id), id) == 0)
                         return idx;
         }
 }

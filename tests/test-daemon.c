@@ -12,8 +12,8 @@
  *   - library: checks with every reason, batch, scope, reads, dry run,
  *              refusals, reconnect, audit;
  *   - peers:   a peer of another uid (nobody, 65534), first unknown to
- *              callrole, then mapped to a callrole user of rank 50 (root
- *              only; skipped otherwise).
+ *              callrole, then mapped to a callrole user of rank 50, last
+ *              with a second account (root only; skipped otherwise).
  *
  * Tests of one group share its daemon but never each other's objects: each
  * test names what it creates with its own prefix, so they pass in any order.
@@ -2245,6 +2245,98 @@ static void test_peer_unmapped(void **state) {
         callrole_free(c);
 }
 
+/* A call with KEY, VALUE pairs (NULL-terminated) from a child: no cmocka
+ * there.  The reply, when asked for, is the caller's to free. */
+static int child_call(callrole *c, callrole_reply **ret, const char *method, ...) __attribute__((sentinel));
+static int child_call(callrole *c, callrole_reply **ret, const char *method, ...) {
+        callrole_record *p = NULL;
+        const char *key;
+        va_list ap;
+        int r;
+
+        if (callrole_record_new(&p) < 0)
+                return -ENOMEM;
+        va_start(ap, method);
+        while ((key = va_arg(ap, const char *)))
+                (void) callrole_record_add(p, key, va_arg(ap, const char *));
+        va_end(ap);
+        r = callrole_call(c, method, p, ret);
+        callrole_record_free(p);
+        return r;
+}
+
+/* Notes a read: on success the values of key of every record, joined with
+ * ',' (so what the peer saw can be compared), else the error message. */
+static void child_note_read(ChildResult *res, callrole *c, int r, callrole_reply *rep, const char *key) {
+        char buf[512] = "";
+        size_t len = 0;
+
+        if (r < 0) {
+                child_note_call(res, c, r);
+                return;
+        }
+        for (size_t i = 0; i < callrole_reply_n_records(rep) && len < sizeof(buf); i++) {
+                const char *v = callrole_record_get(callrole_reply_record(rep, i), key);
+                int n = snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "", v ? v : "?");
+                if (n < 0)
+                        break;
+                len += (size_t) n;
+        }
+        child_note(res, r, buf);
+}
+
+/* Roles and accounts tell who is ranked how: not for a peer callrole does
+ * not know.  The permission catalogue and the profiles describe the
+ * product, and stay open. */
+static void child_unmapped_reads(callrole *c, ChildResult *res) {
+        callrole_reply *rep = NULL;
+        int r;
+
+        /* 0-2: role.list, role.get, account.list */
+        child_note_call(res, c, child_call(c, NULL, "role.list", NULL));
+        child_note_call(res, c, child_call(c, NULL, "role.get", "role", "pu-role", NULL));
+        child_note_call(res, c, child_call(c, NULL, "account.list", NULL));
+        /* 3: permission.list */
+        r = child_call(c, &rep, "permission.list", NULL);
+        child_note_read(res, c, r, rep, "name");
+        callrole_reply_free(rep);
+        rep = NULL;
+        /* 4: profile.list */
+        r = child_call(c, &rep, "profile.list", NULL);
+        child_note_read(res, c, r, rep, "name");
+        callrole_reply_free(rep);
+        /* 5-6: scope and check of another user, with the account named */
+        child_note_call(res, c, callrole_scope(c, "pu-target", "login", "default", NULL));
+        child_note_call(res, c, callrole_check(c, "pu-target", "login", "default", NULL, 0, NULL));
+}
+
+static void test_peer_unmapped_reads(void **state) {
+        ChildResult res;
+        Fingerprint fp;
+        callrole *c;
+
+        NEED_ROOT();
+        fp = fingerprint(&peer_daemon);
+        run_as_uid(&peer_daemon, NOBODY_UID, child_unmapped_reads, &res);
+        assert_int_equal(res.n, 7);
+        expect_child(&res, 0, -EPERM, "may not list roles");
+        expect_child(&res, 1, -EPERM, "may not list roles");
+        expect_child(&res, 2, -EPERM, "may not list accounts");
+        expect_child(&res, 3, 0, "login");
+        expect_child(&res, 4, 0, NULL);
+        expect_child(&res, 5, -EPERM, "pu-target");
+        expect_child(&res, 6, -EPERM, "pu-target");
+        /* Nothing of the refused reads leaked into the messages. */
+        for (int i = 0; i < 3; i++)
+                assert_null(strstr(res.msgs[i], "pu-role"));
+        assert_unchanged(&peer_daemon, &fp);
+        /* The same reads by root work. */
+        c = client_new(&peer_daemon);
+        MUST(c, "role.get", "role", "pu-role", NULL);
+        MUST(c, "account.list", NULL);
+        callrole_free(c);
+}
+
 /* -- nobody mapped to a callrole user of rank 50 --------------------------- */
 
 static TestDaemon mapped_daemon;
@@ -2502,6 +2594,142 @@ static void test_peer_mapped_disabled(void **state) {
         callrole_free(c);
 }
 
+/* -- nobody with roles in two accounts ------------------------------------ */
+
+/* nobody (pm-mgr, rank 50, in default) is also a manager of pa-b; pa-y is a
+ * mere agent in pa-b but ranked above nobody (pm-high) in default; pa-c is
+ * an account nobody is not in.  Removed again afterwards: the other mapped
+ * tests know nobody with one account. */
+static int pa_setup(void **state) {
+        callrole *c = client_new(&mapped_daemon);
+        MUST(c, "account.add", "name", "pa-b", NULL);
+        MUST(c, "account.add", "name", "pa-c", NULL);
+        MUST(c, "role.add", "role", "pa-agent", "rank", "10", "account", "pa-b", "grants", "login", NULL);
+        MUST(c, "role.add", "role", "pa-mgr", "rank", "50", "account", "pa-b", "grants", "login", "grants",
+             "users.view", "grants", "users.create", "grants", "users.edit", NULL);
+        MUST(c, "user.add", "name", "nobody", "role", "pa-mgr", "account", "pa-b", NULL);
+        MUST(c, "user.add", "name", "pa-y", "role", "pa-agent", "account", "pa-b", NULL);
+        MUST(c, "user.add", "name", "pa-y", "role", "pm-high", NULL);
+        callrole_free(c);
+        return 0;
+}
+
+static int pa_teardown(void **state) {
+        callrole *c = client_new(&mapped_daemon);
+        int r = call(c, NULL, "user.delete", "name", "nobody", "account", "pa-b", NULL);
+        if (r >= 0)
+                r = call(c, NULL, "user.delete", "name", "pa-y", NULL);
+        callrole_free(c);
+        return r < 0 ? -1 : 0;
+}
+
+static void child_mapped_accounts(callrole *c, ChildResult *res) {
+        callrole_decision *d = NULL;
+        callrole_reply *rep = NULL;
+        int r;
+
+        /* 0: another role, in pa-b, for pm-mid1, nobody's equal in default:
+         * a second account would make pm-mid1's checks ambiguous. */
+        r = child_call(c, NULL, "user.add", "name", "pm-mid1", "role", "pa-agent", "account", "pa-b", NULL);
+        child_note_call(res, c, r);
+        /* 1: as disabling pm-mid1 is refused */
+        child_note_call(res, c, child_call(c, NULL, "user.set", "name", "pm-mid1", "enabled", "no", NULL));
+        /* 2-3: pa-y in default, where nobody may not see pa-y's role; and a
+         * user that does not exist */
+        child_note_call(res, c, callrole_check(c, "pa-y", "login", "default", NULL, 0, NULL));
+        child_note_call(res, c, callrole_check(c, "pm-ghost", "login", "default", NULL, 0, NULL));
+        /* 4: pa-y without an account: the one membership nobody sees */
+        r = callrole_check(c, "pa-y", "login", NULL, NULL, 0, &d);
+        if (r >= 0) {
+                char buf[128];
+                snprintf(buf, sizeof(buf), "%s/%s", callrole_decision_account(d), callrole_decision_role(d));
+                child_note(res, r, buf);
+        } else
+                child_note_call(res, c, r);
+        callrole_decision_free(d);
+        /* 5: scope of pa-y in default */
+        child_note_call(res, c, callrole_scope(c, "pa-y", "login", "default", NULL));
+        /* 6-7: changes to pa-y that reach default */
+        child_note_call(res, c, child_call(c, NULL, "user.set", "name", "pa-y", "enabled", "no", NULL));
+        child_note_call(res, c, child_call(c, NULL, "user.set", "name", "pa-y", "groups", "g1", NULL));
+        /* 8-10: roles: up to rank 50 where nobody has a role */
+        r = child_call(c, &rep, "role.list", NULL);
+        child_note_read(res, c, r, rep, "role");
+        callrole_reply_free(rep);
+        rep = NULL;
+        child_note_call(res, c, child_call(c, NULL, "role.get", "role", "pm-high", NULL));
+        child_note_call(res, c, child_call(c, NULL, "role.get", "role", "pm-nosuch", NULL));
+        /* 11: accounts: those nobody is in */
+        r = child_call(c, &rep, "account.list", NULL);
+        child_note_read(res, c, r, rep, "name");
+        callrole_reply_free(rep);
+}
+
+/* The same message with one name put for another. */
+static void assert_same_but_name(const char *got, const char *name, const char *model, const char *model_name) {
+        const char *at = strstr(model, model_name);
+        char fixed[512];
+
+        assert_non_null(at);
+        snprintf(fixed, sizeof(fixed), "%.*s%s%s", (int) (at - model), model, name, at + strlen(model_name));
+        assert_string_equal(got, fixed);
+}
+
+static void test_peer_mapped_accounts(void **state) {
+        ChildResult res;
+        Fingerprint fp;
+        callrole *c;
+        callrole_reply *rep = NULL;
+
+        NEED_ROOT();
+        fp = fingerprint(&mapped_daemon);
+        run_as_uid(&mapped_daemon, NOBODY_UID, child_mapped_accounts, &res);
+        assert_int_equal(res.n, 12);
+
+        expect_child(&res, 0, -EPERM, "pm-mid1");
+        expect_child(&res, 1, -EPERM, "pm-mid1");
+        expect_child(&res, 2, -EPERM, "pa-y");
+        expect_child(&res, 3, -EPERM, "pm-ghost");
+        assert_same_but_name(res.msgs[2], "pa-y", res.msgs[3], "pm-ghost");
+        expect_child(&res, 4, 1, NULL);
+        assert_string_equal(res.msgs[4], "pa-b/pa-agent");
+        expect_child(&res, 5, -EPERM, "pa-y");
+        expect_child(&res, 6, -EPERM, "pa-y");
+        expect_child(&res, 7, -ENOTUNIQ, "pa-b");
+        /* Neither where pa-y is ranked above nobody, nor as what. */
+        for (int i = 2; i <= 7; i++) {
+                assert_null(strstr(res.msgs[i], "default"));
+                assert_null(strstr(res.msgs[i], "pm-high"));
+                assert_null(strstr(res.msgs[i], "70"));
+        }
+        expect_child(&res, 8, 0, "pa-agent");
+        assert_non_null(strstr(res.msgs[8], "pm-low"));
+        assert_non_null(strstr(res.msgs[8], "pm-mgr"));
+        assert_non_null(strstr(res.msgs[8], "pa-mgr"));
+        assert_null(strstr(res.msgs[8], "pm-high"));
+        expect_child(&res, 9, -ENOENT, "pm-high");
+        expect_child(&res, 10, -ENOENT, "pm-nosuch");
+        assert_same_but_name(res.msgs[9], "pm-high", res.msgs[10], "pm-nosuch");
+        expect_child(&res, 11, 0, NULL);
+        assert_string_equal(res.msgs[11], "default,pa-b");
+
+        /* Nothing changed: pm-mid1 has its one account, so its checks need
+         * none named; pa-y is enabled. */
+        assert_unchanged(&mapped_daemon, &fp);
+        c = client_new(&mapped_daemon);
+        assert_int_equal(callrole_user_get(c, "pm-mid1", &rep), 0);
+        assert_int_equal(callrole_reply_n_records(rep), 1);
+        assert_string_equal(rget(rep, 0, "account"), "default");
+        assert_string_equal(rget(rep, 0, "enabled"), "yes");
+        callrole_reply_free(rep);
+        assert_int_equal(callrole_check(c, "pm-mid1", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(callrole_user_get(c, "pa-y", &rep), 0);
+        assert_int_equal(callrole_reply_n_records(rep), 2);
+        assert_string_equal(rget(rep, 0, "enabled"), "yes");
+        callrole_reply_free(rep);
+        callrole_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest start_tests[] = {
                 cmocka_unit_test_setup_teardown(test_start_creates_database, own_daemon_setup, own_daemon_teardown),
@@ -2546,11 +2774,13 @@ int main(void) {
         };
         const struct CMUnitTest unmapped_tests[] = {
                 cmocka_unit_test(test_peer_unmapped),
+                cmocka_unit_test(test_peer_unmapped_reads),
         };
         const struct CMUnitTest mapped_tests[] = {
                 cmocka_unit_test(test_peer_mapped_add),
                 cmocka_unit_test(test_peer_mapped_hierarchy),
                 cmocka_unit_test(test_peer_mapped_disabled),
+                cmocka_unit_test_setup_teardown(test_peer_mapped_accounts, pa_setup, pa_teardown),
         };
         int failed = 0;
 

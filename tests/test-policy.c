@@ -216,22 +216,78 @@ static Model *fixture_model(void) {
         return m;
 }
 
+/*
+ * Tenants: three unrelated accounts and users who belong to several, as in
+ * the security review.  padmin administers default and acctB; xadmin, an
+ * equal, only default; madmin administers acctB and acctC; yboss is Agency
+ * Administrator (rank 100) in default and a mere Call Agent in acctB; mgr a
+ * Call Manager (40, users.view/edit) in default and administrator of
+ * acctB; beth is only in acctB, walt only in default, zed in both.
+ */
+static Model *tenant_model(void) {
+        Model *m = model_new();
+        ModelUser *u;
+
+        assert_non_null(m);
+        for (size_t i = 0; i < ELEMENTSOF(catalogue); i++)
+                add_permission(m, catalogue[i]);
+        add_account(m, "default", NULL, NULL, -1, NULL, NULL);
+        add_account(m, "acctB", NULL, NULL, -1, NULL, NULL);
+        add_account(m, "acctC", NULL, NULL, -1, NULL, NULL);
+        add_role(m, "default", "call-agent", "Call Agent", 10, "login,calls.view@assigned");
+        add_role(m, "default", "call-manager", "Call Manager", 40, "login,calls.view,users.view,users.edit");
+        add_role(m, "default", "admin", "Administrator", 70, "login,calls.view,calls.export," USERS_ALL);
+        add_role(m, "default", "agency-administrator", "Agency Administrator", 100,
+                 "login,calls.view,calls.export," USERS_ALL);
+        for (size_t i = 0; i < 2; i++) {
+                const char *a = i == 0 ? "acctB" : "acctC";
+                add_role(m, a, "call-agent", "Call Agent", 10, "login,calls.view@assigned");
+                add_role(m, a, "admin", "Administrator", 70, "login,calls.view," USERS_ALL);
+        }
+        u = add_user(m, "padmin", NULL, true);
+        add_membership(u, "default", NULL, "admin");
+        add_membership(u, "acctB", "acctB", "admin");
+        add_membership(add_user(m, "xadmin", NULL, true), "default", NULL, "admin");
+        u = add_user(m, "madmin", NULL, true);
+        add_membership(u, "acctB", "acctB", "admin");
+        add_membership(u, "acctC", "acctC", "admin");
+        u = add_user(m, "yboss", NULL, true);
+        add_membership(u, "default", NULL, "agency-administrator");
+        add_membership(u, "acctB", "acctB", "call-agent");
+        u = add_user(m, "mgr", NULL, true);
+        add_membership(u, "default", NULL, "call-manager");
+        add_membership(u, "acctB", "acctB", "admin");
+        add_membership(add_user(m, "beth", NULL, true), "acctB", "acctB", "call-agent");
+        add_membership(add_user(m, "walt", NULL, true), "default", NULL, "call-agent");
+        u = add_user(m, "zed", NULL, true);
+        add_membership(u, "default", NULL, "call-agent");
+        add_membership(u, "acctB", "acctB", "call-agent");
+        return m;
+}
+
 DEFINE_TRIVIAL_CLEANUP_FUNC(Model *, model_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Snapshot *, snapshot_free);
 
 static Snapshot *fx; /* the compiled fixture, shared read-only by all tests */
+static Snapshot *tx; /* the compiled tenants */
 
 static int setup(void **state) {
-        _cleanup_(model_freep) Model *m = fixture_model();
-        return snapshot_compile(m, 1, &fx) < 0 ? -1 : 0;
+        _cleanup_(model_freep) Model *m = fixture_model(), *t = tenant_model();
+        if (snapshot_compile(m, 1, &fx) < 0 || snapshot_compile(t, 1, &tx) < 0)
+                return -1;
+        return policy_validate(tx, NULL) < 0 ? -1 : 0;
 }
 
 static int teardown(void **state) {
         fx = snapshot_free(fx);
+        tx = snapshot_free(tx);
         return 0;
 }
 
 /* ---- asking ------------------------------------------------------------- */
+
+/* Who asks, where a test is not about who asks: root, who sees everything. */
+static const Peer root_peer = { .uid = 0, .unix_name = "root", .admin = true };
 
 /* attrs: "key=value;key=value" or NULL */
 typedef struct AttrList {
@@ -257,15 +313,16 @@ static void attrs_parse(AttrList *l, const char *attrs) {
         }
 }
 
-static void check_at(int line, const char *user, const char *perm, const char *account, const char *attrs,
-                     bool allowed, int reason, const char *role, const char *acct, const char *detail) {
+static void check_at(int line, const Snapshot *snap, const Peer *peer, const char *user, const char *perm,
+                     const char *account, const char *attrs, bool allowed, int reason, const char *role,
+                     const char *acct, const char *detail) {
         struct cr_decision d = {};
         _cleanup_free_ char *err = NULL;
         AttrList l;
         int r;
 
         attrs_parse(&l, attrs);
-        r = policy_check(fx, user, perm, account, l.keys, l.values, l.n, &d, &err);
+        r = policy_check(snap, peer, user, perm, account, l.keys, l.values, l.n, &d, &err);
         free(l.buf);
         if (r < 0)
                 print_error("policy_check(%s, %s) failed: %d %s\n", user, perm, r, err ? err : "");
@@ -281,21 +338,28 @@ static void check_at(int line, const char *user, const char *perm, const char *a
         cr_decision_clear(&d);
 }
 #define ALLOW(user, perm, account, attrs, role, acct, detail) \
-        check_at(__LINE__, user, perm, account, attrs, true, CR_REASON_NONE, role, acct, detail)
+        check_at(__LINE__, fx, &root_peer, user, perm, account, attrs, true, CR_REASON_NONE, role, acct, detail)
 #define DENY(user, perm, account, attrs, reason, role, acct, detail) \
-        check_at(__LINE__, user, perm, account, attrs, false, reason, role, acct, detail)
+        check_at(__LINE__, fx, &root_peer, user, perm, account, attrs, false, reason, role, acct, detail)
+/* The same, asked by peer of snapshot snap. */
+#define ALLOW_IN(snap, peer, user, perm, account, attrs, role, acct, detail) \
+        check_at(__LINE__, snap, peer, user, perm, account, attrs, true, CR_REASON_NONE, role, acct, detail)
+#define DENY_IN(snap, peer, user, perm, account, attrs, reason, role, acct, detail) \
+        check_at(__LINE__, snap, peer, user, perm, account, attrs, false, reason, role, acct, detail)
 
 /* An error: the decision is left exactly as it was. */
-static void check_error_at(int line, const char *user, const char *perm, const char *account, const char *attrs,
-                           int error, const char *message) {
+static void check_error_at(int line, const Snapshot *snap, const Peer *peer, const char *user, const char *perm,
+                           const char *account, const char *attrs, int error, const char *message) {
         struct cr_decision d = { .allowed = true, .reason = 77 };
         _cleanup_free_ char *err = NULL;
         AttrList l;
         int r;
 
         attrs_parse(&l, attrs);
-        r = policy_check(fx, user, perm, account, l.keys, l.values, l.n, &d, &err);
+        r = policy_check(snap, peer, user, perm, account, l.keys, l.values, l.n, &d, &err);
         free(l.buf);
+        if (r != error)
+                print_error("policy_check(%s, %s): %d %s\n", user, perm, r, err ? err : "");
         _assert_int_equal(r, error, __FILE__, line);
         _assert_true(d.allowed && d.reason == 77 && !d.role && !d.account && !d.detail, "decision untouched", __FILE__,
                      line);
@@ -305,7 +369,9 @@ static void check_error_at(int line, const char *user, const char *perm, const c
         }
 }
 #define CHECK_ERROR(user, perm, account, attrs, error, message) \
-        check_error_at(__LINE__, user, perm, account, attrs, error, message)
+        check_error_at(__LINE__, fx, &root_peer, user, perm, account, attrs, error, message)
+#define CHECK_ERROR_IN(snap, peer, user, perm, account, attrs, error, message) \
+        check_error_at(__LINE__, snap, peer, user, perm, account, attrs, error, message)
 
 static Peer admin_peer(void) {
         return (Peer) { .uid = 0, .unix_name = "root", .admin = true };
@@ -334,13 +400,14 @@ static void record_parse(struct cr_record *rec, const char *fields) {
         }
 }
 
-static void authorize_at(int line, const Peer *peer, int type, const char *fields, int expect, const char *message) {
+static void authorize_at(int line, const Snapshot *snap, const Peer *peer, int type, const char *fields, int expect,
+                         const char *message) {
         struct cr_record rec;
         _cleanup_free_ char *err = NULL;
         int r;
 
         record_parse(&rec, fields);
-        r = policy_authorize(fx, peer, type, &rec, &err);
+        r = policy_authorize(snap, peer, type, &rec, &err);
         cr_record_clear(&rec);
         if (r != expect)
                 print_error("authorize: %d %s\n", r, err ? err : "(no message)");
@@ -350,7 +417,9 @@ static void authorize_at(int line, const Peer *peer, int type, const char *field
         if (message)
                 _assert_string_equal(err, message, __FILE__, line);
 }
-#define AUTHORIZE(peer, type, fields, expect, message) authorize_at(__LINE__, peer, type, fields, expect, message)
+#define AUTHORIZE(peer, type, fields, expect, message) authorize_at(__LINE__, fx, peer, type, fields, expect, message)
+#define AUTHORIZE_IN(snap, peer, type, fields, expect, message) \
+        authorize_at(__LINE__, snap, peer, type, fields, expect, message)
 
 /* "value,value" of one field, "-" if absent */
 static char *field_joined(const struct cr_record *rec, const char *key) {
@@ -398,15 +467,16 @@ static void test_check_arguments(void **state) {
         CHECK_ERROR("frank", "login", NULL, NULL, -ENOTUNIQ,
                     "user 'frank' belongs to accounts default, sub1: say which with --account");
 
-        assert_int_equal(policy_check(NULL, "a", "login", NULL, NULL, NULL, 0, &d, &err), -EINVAL);
-        assert_int_equal(policy_check(fx, NULL, "login", NULL, NULL, NULL, 0, &d, &err), -EINVAL);
-        assert_int_equal(policy_check(fx, "a", NULL, NULL, NULL, NULL, 0, &d, &err), -EINVAL);
-        assert_int_equal(policy_check(fx, "a", "login", NULL, NULL, NULL, 0, NULL, &err), -EINVAL);
-        assert_int_equal(policy_check(fx, "a", "login", NULL, NULL, NULL, 1, &d, &err), -EINVAL);
+        assert_int_equal(policy_check(NULL, &root_peer, "a", "login", NULL, NULL, NULL, 0, &d, &err), -EINVAL);
+        assert_int_equal(policy_check(fx, NULL, "a", "login", NULL, NULL, NULL, 0, &d, &err), -EINVAL);
+        assert_int_equal(policy_check(fx, &root_peer, NULL, "login", NULL, NULL, NULL, 0, &d, &err), -EINVAL);
+        assert_int_equal(policy_check(fx, &root_peer, "a", NULL, NULL, NULL, NULL, 0, &d, &err), -EINVAL);
+        assert_int_equal(policy_check(fx, &root_peer, "a", "login", NULL, NULL, NULL, 0, NULL, &err), -EINVAL);
+        assert_int_equal(policy_check(fx, &root_peer, "a", "login", NULL, NULL, NULL, 1, &d, &err), -EINVAL);
         assert_null(d.role);
         assert_null(err);
         /* NULL ret_error is fine. */
-        assert_int_equal(policy_check(fx, "alice", "nope", NULL, NULL, NULL, 0, &d, NULL), -ENOENT);
+        assert_int_equal(policy_check(fx, &root_peer, "alice", "nope", NULL, NULL, NULL, 0, &d, NULL), -ENOENT);
 }
 
 /* ---- checks: each reason ------------------------------------------------ */
@@ -578,11 +648,11 @@ static char *scope_string(const struct cr_records *l) {
         return s;
 }
 
-static void scope_at(int line, const char *user, const char *perm, const char *account, int expect,
-                     const char *records) {
+static void scope_at(int line, const Snapshot *snap, const Peer *peer, const char *user, const char *perm,
+                     const char *account, int expect, const char *records) {
         struct cr_records l = {};
         _cleanup_free_ char *err = NULL, *got = NULL;
-        int r = policy_scope(fx, user, perm, account, &l, &err);
+        int r = policy_scope(snap, peer, user, perm, account, &l, &err);
 
         if (r != expect)
                 print_error("scope: %d %s\n", r, err ? err : "");
@@ -591,7 +661,10 @@ static void scope_at(int line, const char *user, const char *perm, const char *a
         _assert_string_equal(got, records, __FILE__, line);
         cr_records_clear(&l);
 }
-#define SCOPE(user, perm, account, expect, records) scope_at(__LINE__, user, perm, account, expect, records)
+#define SCOPE(user, perm, account, expect, records) \
+        scope_at(__LINE__, fx, &root_peer, user, perm, account, expect, records)
+#define SCOPE_IN(snap, peer, user, perm, account, expect, records) \
+        scope_at(__LINE__, snap, peer, user, perm, account, expect, records)
 
 static void test_scope(void **state) {
         struct cr_records l = {};
@@ -624,22 +697,22 @@ static void test_scope(void **state) {
         SCOPE("frank", "calls.view", "sub1", 1, "{assignee=frank}");
 
         /* Errors leave the list as it was. */
-        assert_int_equal(policy_scope(fx, "alice", "nope", NULL, &l, &err), -ENOENT);
+        assert_int_equal(policy_scope(fx, &root_peer, "alice", "nope", NULL, &l, &err), -ENOENT);
         assert_string_equal(err, "unknown permission 'nope': see 'callrolectl permission list'");
         free(err);
         err = NULL;
-        assert_int_equal(policy_scope(fx, "frank", "calls.view", NULL, &l, &err), -ENOTUNIQ);
+        assert_int_equal(policy_scope(fx, &root_peer, "frank", "calls.view", NULL, &l, &err), -ENOTUNIQ);
         assert_non_null(err);
         free(err);
         err = NULL;
-        assert_int_equal(policy_scope(fx, "alice", "calls.view", "nowhere", &l, &err), -ENOENT);
+        assert_int_equal(policy_scope(fx, &root_peer, "alice", "calls.view", "nowhere", &l, &err), -ENOENT);
         free(err);
         assert_int_equal(l.n, 0);
         assert_null(l.items);
 
         /* Appends to what is there. */
         assert_non_null(cr_records_append(&l));
-        assert_int_equal(policy_scope(fx, "ivan", "calls.view", NULL, &l, NULL), 1);
+        assert_int_equal(policy_scope(fx, &root_peer, "ivan", "calls.view", NULL, &l, NULL), 1);
         assert_int_equal(l.n, 3);
         assert_int_equal(l.items[0].n_fields, 0);
         assert_string_equal(cr_record_get(&l.items[2], "assignee"), "ivan");
@@ -728,7 +801,6 @@ static void test_user_list(void **state) {
         LIST(&nobody, NULL, NULL, NULL, 0, "");
         LIST(&gina, NULL, NULL, NULL, 0, "frank,gina,ken,kim,lara,mia,mia");
         LIST(&ken, NULL, NULL, NULL, 0, "frank,ken,lara,mia");
-        LIST(&alice, "owner", NULL, NULL, 0, "");
 
         /* Only the memberships the peer may see: frank's sub1 role is not
          * alice's business. */
@@ -749,7 +821,32 @@ static void test_user_list(void **state) {
         assert_int_equal(policy_user_list(fx, &admin, "owner", "sub1", NULL, 0, &l, &err), -ENOENT);
         assert_string_equal(err, "unknown role 'owner' in account 'sub1' or its agencies: see 'callrolectl role list'");
         free(err);
+        err = NULL;
         assert_int_equal(l.n, 0);
+
+        /* Filters by what the peer may not see are filters by what does not
+         * exist: a role ranked above it, an account it is not in. */
+        assert_int_equal(policy_user_list(fx, &alice, "owner", NULL, NULL, 0, &l, &err), -ENOENT);
+        assert_string_equal(err, "unknown role 'owner': see 'callrolectl role list'");
+        free(err);
+        err = NULL;
+        assert_int_equal(policy_user_list(fx, &alice, NULL, "sub1", NULL, 0, &l, &err), -ENOENT);
+        assert_string_equal(err, "unknown account 'sub1': see 'callrolectl account list'");
+        free(err);
+        err = NULL;
+        assert_int_equal(policy_user_list(fx, &ken, "agency-admin", "sub1", NULL, 0, &l, &err), -ENOENT);
+        assert_string_equal(err, "unknown role 'agency-admin' in account 'sub1' or its agencies: see 'callrolectl "
+                                 "role list'");
+        free(err);
+        err = NULL;
+        assert_int_equal(policy_user_list(fx, &nobody, "call-agent", NULL, NULL, 0, &l, &err), -ENOENT);
+        free(err);
+        err = NULL;
+        assert_int_equal(l.n, 0);
+        /* Within what it sees, the filters work as for everyone. */
+        LIST(&alice, "admin", NULL, NULL, 0, "alice,bob");
+        LIST(&gina, NULL, "sub2", NULL, 0, "kim");
+        LIST(&ken, "admin", "sub1", NULL, 0, "ken,mia");
 }
 
 static void expect_field(const struct cr_record *rec, const char *key, const char *joined) {
@@ -867,14 +964,28 @@ static void test_authorize_hierarchy(void **state) {
                   "users.create there");
         AUTHORIZE(&alice, CR_MSG_USER_ADD, "name=newbie;role=call-agent;account=sub1", -EPERM,
                   "user 'alice' has no role in account 'sub1' and may not add users there");
-        /* A change to the whole user needs authority wherever the user is. */
+        /* A change to the whole user needs authority wherever the user is;
+         * where alice may not see frank (sub1), the refusal does not say
+         * where, nor with which role. */
         AUTHORIZE(&alice, CR_MSG_USER_SET, "name=frank;enabled=no", -EPERM,
-                  "user 'alice' has no role in account 'sub1' and may not change users there");
-        AUTHORIZE(&alice, CR_MSG_USER_DELETE, "name=frank", -EPERM, NULL);
+                  "user 'alice' may not change user 'frank': only users ranked below you in every account they "
+                  "belong to");
+        AUTHORIZE(&alice, CR_MSG_USER_DELETE, "name=frank", -EPERM,
+                  "user 'alice' may not delete user 'frank': only users ranked below you in every account they "
+                  "belong to");
         AUTHORIZE(&alice, CR_MSG_USER_DELETE, "name=frank;account=default", 0, NULL);
         AUTHORIZE(&alice, CR_MSG_USER_SET, "name=frank;account=default;groups=g1", 0, NULL);
-        AUTHORIZE(&alice, CR_MSG_USER_SET, "name=frank;groups=g1", -ENOTUNIQ, NULL);
-        AUTHORIZE(&alice, CR_MSG_USER_SET, "name=frank;account=sub1;groups=g1", -EPERM, NULL);
+        AUTHORIZE(&alice, CR_MSG_USER_SET, "name=frank;groups=g1", -ENOTUNIQ,
+                  "user 'frank' belongs to more than one account (those you may see: default): say which with "
+                  "--account");
+        /* frank's role in sub1, which alice may not see, is no role to her:
+         * she is told what she would be told of carol, who has none. */
+        AUTHORIZE(&alice, CR_MSG_USER_SET, "name=frank;account=sub1;groups=g1", -ENOENT,
+                  "user 'frank' has no role in account 'sub1': give one with --role");
+        AUTHORIZE(&alice, CR_MSG_USER_SET, "name=carol;account=sub1;groups=g1", -ENOENT,
+                  "user 'carol' has no role in account 'sub1': give one with --role");
+        AUTHORIZE(&alice, CR_MSG_USER_DELETE, "name=frank;account=sub1", -ENOENT,
+                  "user 'frank' has no role in account 'sub1'");
         /* The agency administrator manages sub-accounts through its agency
          * role; a sub-account administrator cannot touch its equals. */
         AUTHORIZE(&gina, CR_MSG_USER_SET, "name=ken;role=call-agent", 0, NULL);
@@ -882,7 +993,8 @@ static void test_authorize_hierarchy(void **state) {
         AUTHORIZE(&gina, CR_MSG_USER_ADD, "name=newbie;account=sub1;role=agency-admin", -EPERM, NULL);
         /* gina sees frank through sub1, but disabling him reaches default. */
         AUTHORIZE(&gina, CR_MSG_USER_SET, "name=frank;enabled=no", -EPERM,
-                  "user 'gina' has no role in account 'default' and may not change users there");
+                  "user 'gina' may not change user 'frank': only users ranked below you in every account they belong "
+                  "to");
         AUTHORIZE(&gina, CR_MSG_USER_SET, "name=frank;account=sub1;role=admin", 0, NULL);
         AUTHORIZE(&ken, CR_MSG_USER_ADD, "name=newbie;account=sub1;role=call-agent", 0, NULL);
         AUTHORIZE(&ken, CR_MSG_USER_ADD, "name=newbie;account=sub1;role=admin", -EPERM, NULL);
@@ -996,6 +1108,161 @@ static void test_authorize_admin(void **state) {
         AUTHORIZE(&admin, CR_MSG_RULE_ADD, "if=a;requires=b;account=ghost", -ENOENT, NULL);
 }
 
+/* ---- hiding what a peer may not see (security review) -------------------- */
+
+/* The one refusal of a check or scope the peer may not make. */
+static const char *refused_query(unsigned uid, const char *user) {
+        static char buf[512];
+        snprintf(buf, sizeof(buf),
+                 "uid %u may not query user '%s': only administrators, the query group, the user themselves and users "
+                 "allowed to see that user's role there may",
+                 uid, user);
+        return buf;
+}
+
+/* Finding 1: user.add of a user who exists gives them a further account,
+ * which changes the user everywhere (every check without --account turns
+ * ambiguous, and PAM fails the login).  It needs what disabling the user
+ * needs: a higher rank in every account the user belongs to. */
+static void test_authorize_add_existing_user(void **state) {
+        Peer padmin = user_peer("padmin"), madmin = user_peer("madmin"), admin = admin_peer();
+        static const char equal[] = "padmin (Administrator, rank 70) may not change xadmin (Administrator, rank 70): "
+                                    "only users ranked below you";
+
+        AUTHORIZE_IN(tx, &padmin, CR_MSG_USER_SET, "name=xadmin;enabled=no", -EPERM, equal);
+        AUTHORIZE_IN(tx, &padmin, CR_MSG_USER_ADD, "name=xadmin;role=call-agent;account=acctB", -EPERM, equal);
+        AUTHORIZE_IN(tx, &padmin, CR_MSG_USER_ADD, "name=xadmin;role=call-agent;account=acctB;display-name=X", -EPERM,
+                     equal);
+        /* The model is as it was: xadmin's checks need no --account. */
+        ALLOW_IN(tx, &root_peer, "xadmin", "login", NULL, NULL, "admin", "default", "");
+        /* A user ranked below the peer everywhere may get a further role. */
+        AUTHORIZE_IN(tx, &padmin, CR_MSG_USER_ADD, "name=walt;role=call-agent;account=acctB", 0, NULL);
+        AUTHORIZE_IN(tx, &padmin, CR_MSG_USER_ADD, "name=walt;role=call-agent;account=acctB;enabled=no;display-name=W",
+                     0, NULL);
+        AUTHORIZE_IN(tx, &admin, CR_MSG_USER_ADD, "name=xadmin;role=call-agent;account=acctB", 0, NULL);
+        /* A user the peer may not see: the name is taken, and no more, be
+         * it an equal, someone above or someone below. */
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_ADD, "name=walt;role=call-agent;account=acctB", -EEXIST,
+                     "user 'walt' already exists");
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_ADD, "name=xadmin;role=call-agent;account=acctB", -EEXIST,
+                     "user 'xadmin' already exists");
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_ADD, "name=xadmin;role=call-agent;account=acctC", -EEXIST,
+                     "user 'xadmin' already exists");
+        /* A user it sees, with a role elsewhere it may not see: refused,
+         * naming neither that account nor that role. */
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_ADD, "name=yboss;role=call-agent;account=acctC", -EPERM,
+                     "user 'madmin' may not change user 'yboss': only users ranked below you in every account they "
+                     "belong to");
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_ADD, "name=beth;role=call-agent;account=acctC", 0, NULL);
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_ADD, "name=yboss;role=call-agent;account=acctB", -EEXIST,
+                     "user 'yboss' already has a role in account 'acctB': change it with 'callrolectl user set'");
+}
+
+/* Finding 2: a check or scope answers only about a membership the peer may
+ * see; anything else is the refusal an invisible user gets. */
+static void test_check_hidden_memberships(void **state) {
+        Peer madmin = user_peer("madmin"), mgr = user_peer("mgr"), padmin = user_peer("padmin"),
+             yboss = user_peer("yboss"), query = { .uid = 1234, .query = true }, nobody = { .uid = 4242 };
+        struct cr_records l = {};
+        _cleanup_free_ char *err = NULL;
+
+        /* madmin sees yboss only as a Call Agent of acctB. */
+        CHECK_ERROR_IN(tx, &madmin, "yboss", "calls.export", "default", NULL, -EPERM, refused_query(1000, "yboss"));
+        /* ...exactly as a user it may not see, one that does not exist, a
+         * user without a role there, or an account that does not exist. */
+        CHECK_ERROR_IN(tx, &madmin, "xadmin", "calls.export", "default", NULL, -EPERM, refused_query(1000, "xadmin"));
+        CHECK_ERROR_IN(tx, &madmin, "ghost", "login", NULL, NULL, -EPERM, refused_query(1000, "ghost"));
+        CHECK_ERROR_IN(tx, &madmin, "beth", "login", "default", NULL, -EPERM, refused_query(1000, "beth"));
+        CHECK_ERROR_IN(tx, &madmin, "beth", "login", "nowhere", NULL, -EPERM, refused_query(1000, "beth"));
+        CHECK_ERROR_IN(tx, &nobody, "beth", "login", NULL, NULL, -EPERM, refused_query(4242, "beth"));
+        /* Without --account: the one membership it sees, not "ambiguous". */
+        ALLOW_IN(tx, &madmin, "yboss", "login", NULL, NULL, "call-agent", "acctB", "");
+        DENY_IN(tx, &madmin, "yboss", "calls.export", NULL, NULL, CR_REASON_NOT_GRANTED, "call-agent", "acctB",
+                "role 'Call Agent' does not grant calls.export");
+        ALLOW_IN(tx, &madmin, "yboss", "calls.view", "acctB", "assignee=yboss", "call-agent", "acctB",
+                 "limited to assigned calls");
+        /* Hidden by rank in an account the peer is in. */
+        CHECK_ERROR_IN(tx, &mgr, "yboss", "login", "default", NULL, -EPERM, refused_query(1000, "yboss"));
+        ALLOW_IN(tx, &mgr, "yboss", "login", NULL, NULL, "call-agent", "acctB", "");
+        ALLOW_IN(tx, &mgr, "walt", "login", "default", NULL, "call-agent", "default", "");
+        /* Several it sees: ambiguous, listing them. */
+        CHECK_ERROR_IN(tx, &padmin, "zed", "login", NULL, NULL, -ENOTUNIQ,
+                       "user 'zed' belongs to accounts default, acctB: say which with --account");
+        /* Administrators, the query group and the user itself: everything,
+         * as before. */
+        CHECK_ERROR_IN(tx, &root_peer, "yboss", "login", NULL, NULL, -ENOTUNIQ,
+                       "user 'yboss' belongs to accounts default, acctB: say which with --account");
+        CHECK_ERROR_IN(tx, &yboss, "yboss", "login", NULL, NULL, -ENOTUNIQ,
+                       "user 'yboss' belongs to accounts default, acctB: say which with --account");
+        ALLOW_IN(tx, &root_peer, "yboss", "calls.export", "default", NULL, "agency-administrator", "default", "");
+        ALLOW_IN(tx, &query, "yboss", "calls.export", "default", NULL, "agency-administrator", "default", "");
+        ALLOW_IN(tx, &yboss, "yboss", "calls.export", "default", NULL, "agency-administrator", "default", "");
+        CHECK_ERROR_IN(tx, &root_peer, "beth", "login", "nowhere", NULL, -ENOENT,
+                       "unknown account 'nowhere': see 'callrolectl account list'");
+        DENY_IN(tx, &root_peer, "ghost", "login", NULL, NULL, CR_REASON_NO_SUCH_USER, "", "",
+                "no callrole user 'ghost'");
+
+        /* Scopes alike, with the same refusal. */
+        SCOPE_IN(tx, &madmin, "yboss", "calls.view", NULL, 1, "{assignee=yboss}");
+        SCOPE_IN(tx, &madmin, "yboss", "calls.export", "default", -EPERM, "");
+        SCOPE_IN(tx, &mgr, "yboss", "calls.view", "default", -EPERM, "");
+        SCOPE_IN(tx, &root_peer, "yboss", "calls.export", "default", 1, "{}");
+        SCOPE_IN(tx, &padmin, "zed", "calls.view", NULL, -ENOTUNIQ, "");
+        assert_int_equal(policy_scope(tx, &madmin, "yboss", "calls.export", "default", &l, &err), -EPERM);
+        assert_string_equal(err, refused_query(1000, "yboss"));
+        assert_int_equal(l.n, 0);
+        assert_int_equal(policy_scope(tx, NULL, "yboss", "login", NULL, &l, NULL), -EINVAL);
+}
+
+/* Finding 2, changes: the account a change is about and every refusal
+ * speak only of memberships the peer may see. */
+static void test_authorize_hidden_memberships(void **state) {
+        Peer madmin = user_peer("madmin"), mgr = user_peer("mgr"), padmin = user_peer("padmin"), admin = admin_peer();
+
+        /* Account left out: the memberships it may not see make it
+         * ambiguous without being named. */
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_SET, "name=yboss;groups=g1", -ENOTUNIQ,
+                     "user 'yboss' belongs to more than one account (those you may see: acctB): say which with "
+                     "--account");
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_SET, "name=yboss;account=acctB;groups=g1", 0, NULL);
+        AUTHORIZE_IN(tx, &padmin, CR_MSG_USER_SET, "name=zed;groups=g1", -ENOTUNIQ,
+                     "user 'zed' belongs to accounts default, acctB: say which with --account");
+        AUTHORIZE_IN(tx, &admin, CR_MSG_USER_SET, "name=yboss;groups=g1", -ENOTUNIQ,
+                     "user 'yboss' belongs to accounts default, acctB: say which with --account");
+        /* A change to the whole user reaching a membership it may not see. */
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_SET, "name=yboss;enabled=no", -EPERM,
+                     "user 'madmin' may not change user 'yboss': only users ranked below you in every account they "
+                     "belong to");
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_DELETE, "name=yboss", -EPERM,
+                     "user 'madmin' may not delete user 'yboss': only users ranked below you in every account they "
+                     "belong to");
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_DELETE, "name=yboss;account=acctB", 0, NULL);
+        /* mgr is in default but may not see yboss's role there: to mgr it
+         * is no role, word for word what beth, who has none, gets. */
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_SET, "name=yboss;account=default;groups=g1", -ENOENT,
+                     "user 'yboss' has no role in account 'default': give one with --role");
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_SET, "name=beth;account=default;groups=g1", -ENOENT,
+                     "user 'beth' has no role in account 'default': give one with --role");
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_SET, "name=yboss;account=default;role=call-agent", -ENOENT,
+                     "user 'yboss' has no role in account 'default': add one with 'callrolectl user add yboss --role "
+                     "ROLE --account default'");
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_SET, "name=beth;account=default;role=call-agent", -ENOENT,
+                     "user 'beth' has no role in account 'default': add one with 'callrolectl user add beth --role "
+                     "ROLE --account default'");
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_DELETE, "name=yboss;account=default", -ENOENT,
+                     "user 'yboss' has no role in account 'default'");
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_DELETE, "name=beth;account=default", -ENOENT,
+                     "user 'beth' has no role in account 'default'");
+        /* Where mgr sees the role, it is named as before. */
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_SET, "name=walt;account=default;groups=g1", 0, NULL);
+        AUTHORIZE_IN(tx, &mgr, CR_MSG_USER_SET, "name=zed;account=default;role=call-manager", -EPERM,
+                     "mgr (Call Manager, rank 40) may not give zed the role 'Call Manager' (rank 40): only roles "
+                     "ranked below yours");
+        /* An account madmin is not in: yboss's role there is no role to it. */
+        AUTHORIZE_IN(tx, &madmin, CR_MSG_USER_SET, "name=yboss;account=default;groups=g1", -ENOENT,
+                     "user 'yboss' has no role in account 'default': give one with --role");
+}
+
 /* ---- read renderers ----------------------------------------------------- */
 
 static void test_role_records(void **state) {
@@ -1003,17 +1270,17 @@ static void test_role_records(void **state) {
         _cleanup_free_ char *names = NULL;
         char *err = NULL;
 
-        assert_int_equal(policy_role_records(fx, NULL, NULL, &l, NULL), 0);
+        assert_int_equal(policy_role_records(fx, &root_peer, NULL, NULL, &l, NULL), 0);
         assert_int_equal(l.n, 15);
         cr_records_clear(&l);
         /* Roles usable in sub1: acme's. */
-        assert_int_equal(policy_role_records(fx, "sub1", NULL, &l, NULL), 0);
+        assert_int_equal(policy_role_records(fx, &root_peer, "sub1", NULL, &l, NULL), 0);
         names = records_joined(&l, "role");
         assert_string_equal(names, "agency-admin,admin,call-agent");
         expect_field(&l.items[1], "account", "acme");
         cr_records_clear(&l);
 
-        assert_int_equal(policy_role_records(fx, NULL, "supervisor", &l, NULL), 0);
+        assert_int_equal(policy_role_records(fx, &root_peer, NULL, "supervisor", &l, NULL), 0);
         assert_int_equal(l.n, 1);
         expect_field(&l.items[0], "account", "default");
         expect_field(&l.items[0], "role", "supervisor");
@@ -1021,26 +1288,26 @@ static void test_role_records(void **state) {
         expect_field(&l.items[0], "rank", "30");
         expect_field(&l.items[0], "grants", "login,calls.view@groups+ivrs,calls.listen@acg,users.view");
         cr_records_clear(&l);
-        assert_int_equal(policy_role_records(fx, "sub1", "admin", &l, NULL), 0);
+        assert_int_equal(policy_role_records(fx, &root_peer, "sub1", "admin", &l, NULL), 0);
         expect_field(&l.items[0], "account", "acme");
         expect_field(&l.items[0], "rank", "70");
         cr_records_clear(&l);
-        assert_int_equal(policy_role_records(fx, "ct2", "admin", &l, NULL), 0);
+        assert_int_equal(policy_role_records(fx, &root_peer, "ct2", "admin", &l, NULL), 0);
         expect_field(&l.items[0], "grants", "login,billing.invoices.view/no-role=admin-partner");
         cr_records_clear(&l);
 
-        assert_int_equal(policy_role_records(fx, NULL, "admin", &l, &err), -ENOTUNIQ);
+        assert_int_equal(policy_role_records(fx, &root_peer, NULL, "admin", &l, &err), -ENOTUNIQ);
         assert_string_equal(err, "role 'admin' exists in accounts default, acme, ct, ct2: say which with --account");
         free(err);
         err = NULL;
-        assert_int_equal(policy_role_records(fx, NULL, "ghost", &l, &err), -ENOENT);
+        assert_int_equal(policy_role_records(fx, &root_peer, NULL, "ghost", &l, &err), -ENOENT);
         free(err);
         err = NULL;
-        assert_int_equal(policy_role_records(fx, "sub1", "owner", &l, &err), -ENOENT);
+        assert_int_equal(policy_role_records(fx, &root_peer, "sub1", "owner", &l, &err), -ENOENT);
         assert_string_equal(err, "unknown role 'owner' in account 'sub1' or its agencies");
         free(err);
         err = NULL;
-        assert_int_equal(policy_role_records(fx, "nowhere", NULL, &l, &err), -ENOENT);
+        assert_int_equal(policy_role_records(fx, &root_peer, "nowhere", NULL, &l, &err), -ENOENT);
         free(err);
         assert_int_equal(l.n, 0);
 }
@@ -1057,7 +1324,7 @@ static void test_other_records(void **state) {
         expect_field(&l.items[0], "builtin", "yes");
         cr_records_clear(&l);
 
-        assert_int_equal(policy_account_records(fx, &l), 0);
+        assert_int_equal(policy_account_records(fx, &root_peer, &l, NULL), 0);
         assert_int_equal(l.n, 6);
         for (size_t i = 0; i < l.n; i++) {
                 const char *n = cr_record_get(&l.items[i], "name");
@@ -1102,6 +1369,141 @@ static void test_other_records(void **state) {
         assert_int_equal(policy_export_records(fx, "nowhere", &l, &err), -ENOENT);
         assert_int_equal(l.n, 0);
         free(err);
+}
+
+/* Finding 3: roles and accounts are read by administrators, the query group
+ * and callrole users, each seeing its part; the permission catalogue stays
+ * open (test_other_records). */
+static void roles_at(int line, const Peer *peer, const char *account, const char *expect) {
+        struct cr_records l = {};
+        _cleanup_free_ char *err = NULL, *got = NULL, *accounts = NULL;
+        int r = policy_role_records(fx, peer, account, NULL, &l, &err);
+
+        if (r < 0)
+                print_error("role records: %d %s\n", r, err ? err : "");
+        _assert_int_equal(r, 0, __FILE__, line);
+        got = records_joined(&l, "role");
+        accounts = records_joined(&l, "account");
+        if (!streq_ptr(got, expect))
+                print_error("roles of %s: %s\n", accounts, got);
+        _assert_string_equal(got, expect, __FILE__, line);
+        cr_records_clear(&l);
+}
+#define ROLES(peer, account, expect) roles_at(__LINE__, peer, account, expect)
+
+static void accounts_at(int line, const Peer *peer, const char *expect) {
+        struct cr_records l = {};
+        _cleanup_free_ char *err = NULL, *got = NULL;
+        int r = policy_account_records(fx, peer, &l, &err);
+
+        if (r < 0)
+                print_error("account records: %d %s\n", r, err ? err : "");
+        _assert_int_equal(r, 0, __FILE__, line);
+        got = records_joined(&l, "name");
+        _assert_string_equal(got, expect, __FILE__, line);
+        cr_records_clear(&l);
+}
+#define ACCOUNTS(peer, expect) accounts_at(__LINE__, peer, expect)
+
+/* role.get as peer: 0 and the role's account, or the error and message. */
+static void role_get_at(int line, const Peer *peer, const char *account, const char *role, int expect,
+                        const char *account_or_message) {
+        struct cr_records l = {};
+        _cleanup_free_ char *err = NULL;
+        int r = policy_role_records(fx, peer, account, role, &l, &err);
+
+        if (r != expect)
+                print_error("role.get %s: %d %s\n", role, r, err ? err : "");
+        _assert_int_equal(r, expect, __FILE__, line);
+        if (r == 0) {
+                _assert_int_equal(l.n, 1, __FILE__, line);
+                _assert_string_equal(cr_record_get(&l.items[0], "account"), account_or_message, __FILE__, line);
+        } else {
+                _assert_int_equal(l.n, 0, __FILE__, line);
+                _assert_string_equal(err, account_or_message, __FILE__, line);
+        }
+        cr_records_clear(&l);
+}
+#define ROLE_GET(peer, account, role, expect, account_or_message) \
+        role_get_at(__LINE__, peer, account, role, expect, account_or_message)
+
+static void test_reads_by_peer(void **state) {
+        Peer nobody = { .uid = 4242 }, ghost = user_peer("ghost"), erin = user_peer("erin"), alice = user_peer("alice"),
+             gina = user_peer("gina"), ken = user_peer("ken"), mia = user_peer("mia"), pat = user_peer("pat"),
+             query = { .uid = 1234, .query = true };
+        static const char no_roles[] = "uid 4242 may not list roles: it is not a callrole administrator, not in the "
+                                       "query group and maps to no enabled callrole user";
+        struct cr_records l = {};
+        char *err = NULL;
+
+        /* Nobody in callrole: nothing about roles or accounts. */
+        assert_int_equal(policy_role_records(fx, &nobody, NULL, NULL, &l, &err), -EPERM);
+        assert_string_equal(err, no_roles);
+        free(err);
+        err = NULL;
+        ROLE_GET(&nobody, "default", "call-agent", -EPERM, no_roles);
+        ROLE_GET(&nobody, NULL, "call-agent", -EPERM, no_roles);
+        assert_int_equal(policy_account_records(fx, &nobody, &l, &err), -EPERM);
+        assert_string_equal(err, "uid 4242 may not list accounts: it is not a callrole administrator, not in the "
+                                 "query group and maps to no enabled callrole user");
+        free(err);
+        err = NULL;
+        /* A name that maps to no callrole user, a disabled user: the same. */
+        assert_int_equal(policy_account_records(fx, &ghost, &l, NULL), -EPERM);
+        assert_int_equal(policy_account_records(fx, &erin, &l, NULL), -EPERM);
+        assert_int_equal(policy_role_records(fx, &erin, NULL, NULL, &l, NULL), -EPERM);
+        assert_int_equal(l.n, 0);
+        assert_int_equal(policy_role_records(fx, NULL, NULL, NULL, &l, NULL), -EINVAL);
+        assert_int_equal(policy_account_records(fx, NULL, &l, NULL), -EINVAL);
+
+        /* Everything for administrators and the query group. */
+        ROLES(&query, NULL,
+              "no-access,call-agent,inbound,outbound,supervisor,call-manager,admin,owner,agency-admin,admin,call-agent,"
+              "admin,admin-partner,admin,admin-partner");
+        ACCOUNTS(&query, "default,acme,sub1,sub2,ct,ct2");
+        ACCOUNTS(&root_peer, "default,acme,sub1,sub2,ct,ct2");
+        ROLE_GET(&query, NULL, "owner", 0, "default");
+
+        /* A callrole user: the roles usable where it has a role, up to its
+         * rank there; the accounts it is in and their sub-accounts. */
+        ROLES(&alice, NULL, "no-access,call-agent,inbound,outbound,supervisor,call-manager,admin");
+        ROLES(&alice, "default", "no-access,call-agent,inbound,outbound,supervisor,call-manager,admin");
+        ACCOUNTS(&alice, "default");
+        ROLES(&gina, NULL, "agency-admin,admin,call-agent");
+        ROLES(&gina, "sub2", "agency-admin,admin,call-agent");
+        ACCOUNTS(&gina, "acme,sub1,sub2");
+        /* ken administers sub1: acme's roles that apply there, up to 70. */
+        ROLES(&ken, NULL, "admin,call-agent");
+        ROLES(&ken, "sub1", "admin,call-agent");
+        ACCOUNTS(&ken, "sub1");
+        /* mia: a Call Agent of acme, an Administrator of sub1. */
+        ROLES(&mia, NULL, "admin,call-agent");
+        ACCOUNTS(&mia, "acme,sub1,sub2");
+        /* pat (ct, Admin 70) does not see ct's Admin Partner (80). */
+        ROLES(&pat, NULL, "admin");
+
+        /* What it may not see is unknown, word for word as what does not
+         * exist. */
+        ROLE_GET(&alice, NULL, "owner", -ENOENT, "unknown role 'owner': see 'callrolectl role list'");
+        ROLE_GET(&alice, NULL, "ghost", -ENOENT, "unknown role 'ghost': see 'callrolectl role list'");
+        ROLE_GET(&alice, "default", "owner", -ENOENT, "unknown role 'owner' in account 'default' or its agencies");
+        ROLE_GET(&alice, "default", "ghost", -ENOENT, "unknown role 'ghost' in account 'default' or its agencies");
+        ROLE_GET(&ken, "sub1", "agency-admin", -ENOENT,
+                 "unknown role 'agency-admin' in account 'sub1' or its agencies");
+        ROLE_GET(&pat, "ct", "admin-partner", -ENOENT, "unknown role 'admin-partner' in account 'ct' or its agencies");
+        ROLE_GET(&alice, "sub1", "admin", -ENOENT, "unknown account 'sub1': see 'callrolectl account list'");
+        ROLE_GET(&alice, "nowhere", "admin", -ENOENT, "unknown account 'nowhere': see 'callrolectl account list'");
+        assert_int_equal(policy_role_records(fx, &ken, "default", NULL, &l, &err), -ENOENT);
+        assert_string_equal(err, "unknown account 'default': see 'callrolectl account list'");
+        free(err);
+        err = NULL;
+        assert_int_equal(l.n, 0);
+        /* "admin" exists in four accounts; alice sees one, gina another. */
+        ROLE_GET(&alice, NULL, "admin", 0, "default");
+        ROLE_GET(&gina, NULL, "admin", 0, "acme");
+        ROLE_GET(&ken, "sub1", "admin", 0, "acme");
+        ROLE_GET(&root_peer, NULL, "admin", -ENOTUNIQ,
+                 "role 'admin' exists in accounts default, acme, ct, ct2: say which with --account");
 }
 
 static void test_describe(void **state) {
@@ -1275,7 +1677,7 @@ static void test_long_detail(void **state) {
                 assert_int_equal(strv_extend(&mm->groups, g), 0);
         }
         assert_int_equal(snapshot_compile(m, 1, &s), 0);
-        assert_int_equal(policy_check(s, "busy", "calls.view", NULL, (const char *const[]) { "group" },
+        assert_int_equal(policy_check(s, &root_peer, "busy", "calls.view", NULL, (const char *const[]) { "group" },
                                       (const char *const[]) { "elsewhere" }, 1, &d, NULL),
                          0);
         assert_false(d.allowed);
@@ -1284,7 +1686,7 @@ static void test_long_detail(void **state) {
         assert_true(strncmp(d.detail, "calls.view is limited to groups group-number-000, ", 50) == 0);
         assert_string_equal(d.detail + strlen(d.detail) - 3, "...");
         cr_decision_clear(&d);
-        assert_int_equal(policy_check(s, "busy", "calls.view", NULL, (const char *const[]) { "group" },
+        assert_int_equal(policy_check(s, &root_peer, "busy", "calls.view", NULL, (const char *const[]) { "group" },
                                       (const char *const[]) { "group-number-399" }, 1, &d, NULL),
                          0);
         assert_true(d.allowed);
@@ -1296,7 +1698,8 @@ static void test_long_detail(void **state) {
 static void test_many_checks(void **state) {
         struct cr_decision d = {};
         for (int i = 0; i < 100000; i++) {
-                assert_int_equal(policy_check(fx, "carol", "calls.view", NULL, (const char *const[]) { "assignee" },
+                assert_int_equal(policy_check(fx, &root_peer, "carol", "calls.view", NULL,
+                                              (const char *const[]) { "assignee" },
                                               (const char *const[]) { i % 2 ? "carol" : "bob" }, 1, &d, NULL),
                                  0);
                 assert_int_equal(d.allowed, i % 2);
@@ -1319,8 +1722,12 @@ int main(void) {
                 cmocka_unit_test(test_authorize_hierarchy),
                 cmocka_unit_test(test_authorize_peers),
                 cmocka_unit_test(test_authorize_admin),
+                cmocka_unit_test(test_authorize_add_existing_user),
+                cmocka_unit_test(test_check_hidden_memberships),
+                cmocka_unit_test(test_authorize_hidden_memberships),
                 cmocka_unit_test(test_role_records),
                 cmocka_unit_test(test_other_records),
+                cmocka_unit_test(test_reads_by_peer),
                 cmocka_unit_test(test_describe),
                 cmocka_unit_test(test_validate_rules),
                 cmocka_unit_test(test_validate_seats_and_memberships),
