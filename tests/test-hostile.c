@@ -11,7 +11,8 @@
  *     and the daemon serves normally once they are gone;
  *   - a peer trickling a frame a byte at a time is cut off at the absolute
  *     I/O deadline, not kept alive by each byte;
- *   - names from requests cannot forge lines in the daemon's log.
+ *   - names from requests cannot forge lines in the daemon's log;
+ *   - a connection that never sends is closed after the idle timeout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,7 +112,8 @@ static int group_setup(void **state) {
         f = fopen(config_path, "we");
         if (!f)
                 return -1;
-        fprintf(f, "# test-hostile\nio-timeout-sec = 1\nmax-connections-per-uid = 8\nmax-connections = 300\n");
+        fprintf(f, "# test-hostile\nio-timeout-sec = 1\nidle-timeout-sec = 2\n"
+                   "max-connections-per-uid = 8\nmax-connections = 300\n");
         fclose(f);
         if (test_daemon_start(&d, extra) < 0)
                 return -1;
@@ -396,6 +398,26 @@ static void test_trickle_is_cut_at_the_deadline(void **state) {
         assert_served();
 }
 
+/* A connection that never sends anything is closed after the idle
+ * timeout, and costs the others nothing meanwhile. */
+static void test_idle_connection_is_closed(void **state) {
+        struct pollfd pf;
+        double t0 = now_s(), dt;
+        char c;
+        int fd = raw_connect();
+
+        assert_true(fd >= 0);
+        assert_served();
+        pf = (struct pollfd) { .fd = fd, .events = POLLIN };
+        assert_int_equal(poll(&pf, 1, 5000), 1);
+        assert_int_equal(recv(fd, &c, 1, 0), 0);   /* EOF: closed by the daemon */
+        dt = now_s() - t0;
+        close(fd);
+        /* idle-timeout-sec = 2 in this daemon's configuration. */
+        assert_true(dt >= 1.5 && dt < 4.0);
+        assert_served();
+}
+
 static void test_names_cannot_forge_log_lines(void **state) {
         struct cr_buf b;
         const char *evil = "x\ncallroled: forged line";
@@ -425,6 +447,7 @@ int main(void) {
                 cmocka_unit_test(test_pipelined_reader_gets_every_reply),
                 cmocka_unit_test(test_trickle_is_cut_at_the_deadline),
                 cmocka_unit_test(test_names_cannot_forge_log_lines),
+                cmocka_unit_test(test_idle_connection_is_closed),
                 cmocka_unit_test(test_connections_per_uid),
                 cmocka_unit_test(test_thousand_connections),
                 cmocka_unit_test(test_flood_does_not_starve_root),
