@@ -118,9 +118,13 @@ static char *describe(const Snapshot *snap, const Step *s, bool after) {
  * it becomes leaves that field out: for enabled this makes a new user
  * enabled while a user who already exists (a further membership) keeps the
  * state they have, and re-enabling a disabled user always takes an explicit
- * "yes".  groups, ivrs and acg hold a comma-separated list per user, since a
- * parallel list cannot nest; they are split into the list fields user.add
- * takes, and the store checks every name. */
+ * "yes".  groups, ivrs, acg, notify and only hold a comma-separated list per
+ * user, since a parallel list cannot nest; they are split into the list
+ * fields user.add takes, and the store checks every name and pattern (no
+ * name, notify value or pattern can hold a comma, so the split loses
+ * nothing).  notify entries are the notifications to switch on, as export
+ * writes them; whether the role may have them is policy_validate's
+ * question, asked of the whole batch. */
 static int expand_import(const struct cr_record *p, Step **steps, size_t *n_steps, char **ret_error) {
         static const struct {
                 const char *key;
@@ -128,6 +132,7 @@ static int expand_import(const struct cr_record *p, Step **steps, size_t *n_step
         } keys[] = {
                 { "name", false },    { "role", false },   { "account", false }, { "display-name", false },
                 { "enabled", false }, { "groups", true },  { "ivrs", true },     { "acg", true },
+                { "notify", true },   { "only", true },
         };
         const struct cr_field *names = cr_record_field(p, "name");
         size_t n;
@@ -149,7 +154,7 @@ static int expand_import(const struct cr_record *p, Step **steps, size_t *n_step
                 if (!known)
                         return error_setf(ret_error, -EINVAL,
                                          "import: unknown field '%s'; an import carries name, role, account, "
-                                         "display-name, enabled, groups, ivrs and acg",
+                                         "display-name, enabled, groups, ivrs, acg, notify and only",
                                          p->fields[i].key);
         }
         *steps = calloc(n, sizeof(Step));

@@ -1252,6 +1252,11 @@ int policy_account_records(const Snapshot *s, const Peer *peer, struct cr_record
         return 0;
 }
 
+/* One row of an export: every field import takes back, so export | import
+ * loses nothing.  notify lists the notifications switched on by name, which
+ * is what user.add reads as "switch on"; only lists the patterns.  Every
+ * list comes sorted from the store, so two exports of one model are the
+ * same bytes, whatever order the lists were first given in. */
 static int add_export_record(const Snapshot *s, struct cr_records *ret, uint32_t u, uint32_t m) {
         const SnapUser *su = snap_users(s, u);
         const SnapMembership *sm = m == SNAP_NONE ? NULL : snap_memberships(s, m);
@@ -1267,7 +1272,9 @@ static int add_export_record(const Snapshot *s, struct cr_records *ret, uint32_t
             (k = cr_record_add(rec, "role", sm ? role_id(s, sm->role) : "")) < 0 ||
             (k = record_add_list(rec, "groups", s, sm ? sm->groups : s->empty_list)) < 0 ||
             (k = record_add_list(rec, "ivrs", s, sm ? sm->ivrs : s->empty_list)) < 0 ||
-            (k = record_add_list(rec, "acg", s, sm ? sm->acg : s->empty_list)) < 0)
+            (k = record_add_list(rec, "acg", s, sm ? sm->acg : s->empty_list)) < 0 ||
+            (k = record_add_list(rec, "notify", s, sm ? sm->notify : s->empty_list)) < 0 ||
+            (k = record_add_list(rec, "only", s, sm ? sm->only : s->empty_list)) < 0)
                 return k;
         return 0;
 }

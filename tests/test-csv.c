@@ -391,7 +391,7 @@ static void test_import_basic(void **state) {
         assert_string_equal(imp->users[1].fields[CSV_GROUPS], "");
         /* Columns the file does not have: empty, and marked absent so that
          * callrolectl leaves them out of the request. */
-        for (int c = CSV_ENABLED; c <= CSV_ACG; c++) {
+        for (int c = CSV_ENABLED; c <= CSV_ONLY; c++) {
                 assert_int_equal(imp->columns[c], -1);
                 assert_string_equal(imp->users[0].fields[c], "");
         }
@@ -497,7 +497,164 @@ static void test_import_bad_ivrs_acg(void **state) {
         expect_import_error(acg_bad, strlen(acg_bad), -EINVAL, "line 2:",
                             "'e st' is not a valid access-control group name", NULL);
         expect_import_error(unquoted, strlen(unquoted), -EINVAL, "line 2:", "5 fields but the header names 4",
-                            "IVRs or ACGs", NULL);
+                            "IVRs, ACGs, notifications or only patterns", NULL);
+}
+
+static void test_import_notify_only(void **state) {
+        /* Any order and case; blanks around entries dropped; patterns keep
+         * their wildcards; absent or empty stays empty. */
+        CsvImport *imp = import_ok("Only,name,NOTIFY,role\n"
+                                   "\" login , calls.* \",alice,\" missed-opportunities , call-alerts \",agent\n"
+                                   ",bob,,agent\n"
+                                   "\"reports.*.view,calls.[!x]?ew,-odd.pattern\",carol,call-alerts,agent\n");
+
+        assert_int_equal(imp->columns[CSV_ONLY], 0);
+        assert_int_equal(imp->columns[CSV_NOTIFY], 2);
+        assert_int_equal(imp->columns[CSV_GROUPS], -1);
+        assert_int_equal(imp->n_users, 3);
+        assert_string_equal(imp->users[0].fields[CSV_ONLY], "login,calls.*");
+        assert_string_equal(imp->users[0].fields[CSV_NOTIFY], "missed-opportunities,call-alerts");
+        assert_string_equal(imp->users[1].fields[CSV_ONLY], "");
+        assert_string_equal(imp->users[1].fields[CSV_NOTIFY], "");
+        assert_string_equal(imp->users[2].fields[CSV_ONLY], "reports.*.view,calls.[!x]?ew,-odd.pattern");
+        assert_string_equal(imp->users[2].fields[CSV_NOTIFY], "call-alerts");
+        csv_import_free(imp);
+
+        /* Without the columns: marked absent, so nothing is sent for them. */
+        imp = import_ok("name,role,groups\nalice,agent,g1\n");
+        assert_int_equal(imp->columns[CSV_NOTIFY], -1);
+        assert_int_equal(imp->columns[CSV_ONLY], -1);
+        assert_string_equal(imp->users[0].fields[CSV_NOTIFY], "");
+        assert_string_equal(imp->users[0].fields[CSV_ONLY], "");
+        csv_import_free(imp);
+
+        /* The longest pattern the daemon takes (64 bytes) passes. */
+        imp = import_ok("name,role,only\nalice,agent,"
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa*\n");
+        assert_int_equal(strlen(imp->users[0].fields[CSV_ONLY]), 64);
+        csv_import_free(imp);
+}
+
+static void test_import_bad_notify(void **state) {
+        static const struct {
+                const char *field;
+                const char *words[2];
+        } cases[] = {
+                /* Switching is what user set does; a row only switches on. */
+                { "missed-opportunities=on", { "'missed-opportunities=on' in the notify list", "name alone" } },
+                { "call-alerts,missed-opportunities=off", { "'missed-opportunities=off'", "starts with all of them off" } },
+                { "=on", { "'=on' in the notify list", "name alone" } },
+                { "call-alerts,,missed-opportunities", { "the notify list has an empty entry", "a1,a2" } },
+                { ",call-alerts", { "the notify list has an empty entry", NULL } },
+                { "missed opportunities", { "'missed opportunities' is not a valid notification name", NULL } },
+                { "missed-*", { "'missed-*' is not a valid notification name", NULL } },
+                { "-alerts", { "'-alerts' is not a valid notification name", NULL } },
+                { "a/b", { "'a/b' is not a valid notification name", NULL } },
+                { "calls\x1b[2J", { "'calls\\x1b[2J'", NULL } },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char data[256];
+                int n = snprintf(data, sizeof(data), "name,role,notify\nalice,agent,\n\nbob,agent,\"%s\"\n",
+                                 cases[i].field);
+                assert_true(n > 0 && (size_t) n < sizeof(data));
+                /* Line 4: the blank line is counted. */
+                expect_import_error(data, (size_t) n, -EINVAL, "line 4:", cases[i].words[0],
+                                    cases[i].words[1] ? cases[i].words[1] : "line 4:", NULL);
+        }
+}
+
+static void test_import_bad_only(void **state) {
+        /* The entry as written in a quoted field, and as the message shows
+         * it. */
+        static const struct {
+                const char *csv, *shown;
+        } refused[] = {
+                { "calls/view", "calls/view" },
+                { "calls view", "calls view" },
+                { "a=b", "a=b" },
+                { "reports.@x", "reports.@x" },
+                { "x;y", "x;y" },
+                { "qu\"\"oted", "qu\"oted" },
+                { "a+b", "a+b" },
+                { "x|y", "x|y" },
+                { "{a}", "{a}" },
+                { "$x", "$x" },
+                { "tab\there", "tab\\x09here" },
+                /* 65 bytes: one more than a permission name. */
+                { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa..." },
+        };
+        const char *empty = "name,role,only\nalice,agent,\"login,,calls.*\"\n";
+        const char *trailing = "name,role,only\nalice,agent,\"login,\"\n";
+        const char *escape = "name,role,only\nalice,agent,\"ca\x1b]0;x\x07lls\"\n";
+
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                char data[256], want[128];
+                int n = snprintf(data, sizeof(data), "name,role,only\nalice,agent,login\nbob,agent,\"login,%s\"\n",
+                                 refused[i].csv);
+                assert_true(n > 0 && (size_t) n < sizeof(data));
+                snprintf(want, sizeof(want), "'%s' is not a valid permission pattern", refused[i].shown);
+                expect_import_error(data, (size_t) n, -EINVAL, "line 3:", want, "wildcards * ? [ ] !", NULL);
+        }
+        expect_import_error(empty, strlen(empty), -EINVAL, "line 2:", "the only list has an empty entry", NULL);
+        expect_import_error(trailing, strlen(trailing), -EINVAL, "line 2:", "the only list has an empty entry", NULL);
+        expect_import_error(escape, strlen(escape), -EINVAL, "line 2:", "'ca\\x1b]0;x\\x07lls'", NULL);
+}
+
+/* Every field is sent as one wire string: a longer one is refused while
+ * the file is checked, naming the line, the column and the user. */
+static void test_import_field_size(void **state) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        CsvImport *imp;
+
+        /* 4096 bytes of display name pass... */
+        f = open_memstream(&buf, &size);
+        assert_non_null(f);
+        fputs("name,role,display-name\nalice,agent,", f);
+        for (unsigned i = 0; i < CSV_FIELD_MAX; i++)
+                fputc('x', f);
+        fputc('\n', f);
+        assert_int_equal(fclose(f), 0);
+        imp = import_ok(buf);
+        assert_int_equal(strlen(imp->users[0].fields[CSV_DISPLAY_NAME]), CSV_FIELD_MAX);
+        csv_import_free(imp);
+        free(buf);
+
+        /* ...4097 do not. */
+        f = open_memstream(&buf, &size);
+        assert_non_null(f);
+        fputs("name,role,display-name\nalice,agent,x\nbob,agent,", f);
+        for (unsigned i = 0; i <= CSV_FIELD_MAX; i++)
+                fputc('x', f);
+        fputc('\n', f);
+        assert_int_equal(fclose(f), 0);
+        expect_import_error(buf, size, -EINVAL, "line 3:", "the display-name field of user 'bob' is 4097 bytes long",
+                            "at most 4096", NULL);
+        free(buf);
+
+        /* A list is measured as it is sent: blanks around entries do not
+         * count, the entries and their commas do.  64 notifications of 63
+         * bytes and their commas are 4095 bytes; a 65th is too many. */
+        for (int extra = 0; extra <= 1; extra++) {
+                f = open_memstream(&buf, &size);
+                assert_non_null(f);
+                fputs("name,role,notify\nalice,agent,\"", f);
+                for (int i = 0; i < 64 + extra; i++)
+                        fprintf(f, "%s  n%062d  ", i ? "," : "", i);
+                fputs("\"\n", f);
+                assert_int_equal(fclose(f), 0);
+                if (!extra) {
+                        imp = import_ok(buf);
+                        assert_int_equal(strlen(imp->users[0].fields[CSV_NOTIFY]), 64 * 63 + 63);
+                        csv_import_free(imp);
+                } else
+                        expect_import_error(buf, size, -EINVAL, "line 2:", "the notify field of user 'alice' is 4159 bytes",
+                                            NULL);
+                free(buf);
+        }
 }
 
 static void test_import_header_any_order(void **state) {
@@ -671,11 +828,12 @@ static void test_write_field_quoting(void **state) {
 static void test_round_trip(void **state) {
         /* What `export` writes, `import` reads back unchanged. */
         static const char *const rows[] = {
-                "name", "role", "account", "display-name", "groups", "enabled", "ivrs", "acg",
+                "name", "role", "account", "display-name", "groups", "enabled", "ivrs", "acg", "notify", "only",
                 "alice", "call-agent", "default", "Alice \"Al\" Smith, Jr.", "sales,support", "yes", "ivr-1,ivr-2", "west",
-                "bob", "admin", "", " Bob\nSecond line ", "", "no", "", "",
-                "carol", "agent", "sub-1", "Carol ✓ Ünïcödé", "g1", "no", "ivr-3", "east,north",
-                "carol", "agent", "sub-2", "Carol ✓ Ünïcödé", "", "no", "", "",
+                        "missed-opportunities,call-alerts", "login,calls.*,reports.[!a]*",
+                "bob", "admin", "", " Bob\nSecond line ", "", "no", "", "", "", "",
+                "carol", "agent", "sub-1", "Carol ✓ Ünïcödé", "g1", "no", "ivr-3", "east,north", "call-alerts", "login",
+                "carol", "agent", "sub-2", "Carol ✓ Ünïcödé", "", "no", "", "", "", "?ogin,calls.vie?",
         };
         const size_t n_cols = _CSV_COLUMN_MAX, n_rows = ELEMENTSOF(rows) / _CSV_COLUMN_MAX;
         char *out = NULL, *again = NULL;
@@ -716,6 +874,9 @@ static void test_column_names(void **state) {
         assert_string_equal(csv_column_to_string(CSV_ENABLED), "enabled");
         assert_string_equal(csv_column_to_string(CSV_IVRS), "ivrs");
         assert_string_equal(csv_column_to_string(CSV_ACG), "acg");
+        assert_string_equal(csv_column_to_string(CSV_NOTIFY), "notify");
+        assert_string_equal(csv_column_to_string(CSV_ONLY), "only");
+        assert_int_equal(_CSV_COLUMN_MAX, 10);
         assert_null(csv_column_to_string(_CSV_COLUMN_MAX));
         assert_null(csv_column_to_string((CsvColumn) -1));
 }
@@ -783,6 +944,10 @@ int main(void) {
                 cmocka_unit_test(test_import_bad_enabled),
                 cmocka_unit_test(test_import_enabled_conflict),
                 cmocka_unit_test(test_import_bad_ivrs_acg),
+                cmocka_unit_test(test_import_notify_only),
+                cmocka_unit_test(test_import_bad_notify),
+                cmocka_unit_test(test_import_bad_only),
+                cmocka_unit_test(test_import_field_size),
                 cmocka_unit_test(test_import_duplicates),
                 cmocka_unit_test(test_import_syntax_errors_carry_line),
                 cmocka_unit_test(test_import_utf16),

@@ -34,6 +34,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "callrole.h"
 #include "helper-daemon.h"
 
 #define NOBODY_UID ((uid_t) 65534)
@@ -295,6 +296,17 @@ static bool user_exists(const char *name) {
 /* A TestDaemon whose socket is not there (nothing is ever started). */
 static TestDaemon nowhere;
 
+/* A second, empty daemon a test may start for itself (the round trip of
+ * test_import_export); the group teardown stops it if the test failed
+ * before it could. */
+static TestDaemon fresh_daemon;
+
+static void fresh_daemon_cleanup(void) {
+        if (fresh_daemon.dir[0])
+                test_daemon_cleanup(&fresh_daemon);
+        fresh_daemon = (TestDaemon) {};
+}
+
 /* ---- group ------------------------------------------------------------- */
 
 static int group_setup(void **state) {
@@ -313,6 +325,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
         run_reset();
+        fresh_daemon_cleanup();
         test_daemon_cleanup(&ctl_daemon);
         return 0;
 }
@@ -957,7 +970,7 @@ static char *out_lines_starting(const char *prefix) {
 }
 
 typedef struct ImpUser {
-        const char *name, *role, *display, *groups;
+        const char *name, *role, *display, *groups, *enabled, *ivrs, *acg, *notify, *only;
 } ImpUser;
 
 /* Every user of want appears in the last export with these values, under
@@ -973,8 +986,10 @@ static void expect_exported(const ImpUser *want, size_t n) {
         assert_non_null(hline);
         nh = csv_split(hline, header, 16);
         free(hline);
-        /* The columns import needs are there. */
-        for (const char *const *k = (const char *const[]) { "name", "role", "account", "display-name", "groups", NULL };
+        /* Every column import reads is there: the round trip carries every
+         * per-membership setting. */
+        for (const char *const *k = (const char *const[]) { "name", "role", "account", "display-name", "groups",
+                                                            "enabled", "ivrs", "acg", "notify", "only", NULL };
              *k; k++) {
                 bool found = false;
                 for (size_t i = 0; i < nh; i++)
@@ -1000,7 +1015,11 @@ static void expect_exported(const ImpUser *want, size_t n) {
                                              : strcmp(header[i], "account") == 0      ? "default"
                                              : strcmp(header[i], "display-name") == 0 ? want[u].display
                                              : strcmp(header[i], "groups") == 0       ? want[u].groups
-                                             : strcmp(header[i], "enabled") == 0      ? "yes"
+                                             : strcmp(header[i], "enabled") == 0      ? want[u].enabled
+                                             : strcmp(header[i], "ivrs") == 0         ? want[u].ivrs
+                                             : strcmp(header[i], "acg") == 0          ? want[u].acg
+                                             : strcmp(header[i], "notify") == 0       ? want[u].notify
+                                             : strcmp(header[i], "only") == 0         ? want[u].only
                                                                                       : NULL;
                         if (expect && strcmp(fields[i], expect) != 0)
                                 fail_msg("export of %s: column %s is '%s', expected '%s'", want[u].name, header[i],
@@ -1010,29 +1029,57 @@ static void expect_exported(const ImpUser *want, size_t n) {
         }
 }
 
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_int_equal(fputs(text, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* The first membership record of the user, from user show --json; the
+ * caller json_object_put()s *ret_all. */
+static json_object *shown_membership(const char *user, json_object **ret_all) {
+        json_object *o;
+
+        CTL("--json", "user", "show", user);
+        EXPECT_RC(0);
+        o = parse_json_out();
+        assert_true(json_object_is_type(o, json_type_array));
+        assert_int_equal(json_object_array_length(o), 1);
+        *ret_all = o;
+        return json_object_array_get_idx(o, 0);
+}
+
 static void test_import_export(void **state) {
-        static const ImpUser users[3] = {
-                { "ctl-imp1", "receptionist", "Imp One", "g1,g2" },
-                { "ctl-imp2", "calls-only", "Imp Two", "" },
-                { "ctl-imp3", "read-only", "Imp, \"Three\"", "g3" },
+        /* Every per-membership setting, in the order the export writes
+         * lists (sorted): notifications switched on and only patterns
+         * included, and a disabled user with IVRs and ACGs. */
+        static const ImpUser users[4] = {
+                { "ctl-imp1", "receptionist", "Imp One", "g1,g2", "yes", "", "", "missed-opportunities", "" },
+                { "ctl-imp2", "calls-only", "Imp Two", "", "yes", "", "", "call-alerts", "calls.*,login" },
+                { "ctl-imp3", "read-only", "Imp, \"Three\"", "g3", "yes", "", "",
+                  "call-alerts,missed-opportunities", "calls.view,login,reports.*" },
+                { "ctl-impd", "read-write", "", "", "no", "ivr-1,ivr-2", "west", "", "" },
         };
-        char path[400], path2[400];
+        char path[400], path2[400], *expected_export = NULL;
         char *rows1, *header1;
-        FILE *f;
+        json_object *all, *m;
         Fingerprint fp;
 
         assert_true((size_t) snprintf(path, sizeof(path), "%s/users.csv", d->dir) < sizeof(path));
-        f = fopen(path, "we");
-        assert_non_null(f);
-        fprintf(f, "name,role,account,display-name,groups\n"
-                   "ctl-imp1,receptionist,default,Imp One,\"g1,g2\"\n"
-                   "ctl-imp2,calls-only,default,Imp Two,\n"
-                   "ctl-imp3,read-only,default,\"Imp, \"\"Three\"\"\",g3\n");
-        assert_int_equal(fclose(f), 0);
+        /* Lists in any order and with blanks: the export writes them
+         * normalised and sorted. */
+        write_file(path, "name,role,account,display-name,groups,enabled,ivrs,acg,notify,only\n"
+                         "ctl-imp1,receptionist,default,Imp One,\"g1,g2\",,,,missed-opportunities,\n"
+                         "ctl-imp2,calls-only,default,Imp Two,,,,,call-alerts,\"login,calls.*\"\n"
+                         "ctl-imp3,read-only,default,\"Imp, \"\"Three\"\"\",g3,,,,\" missed-opportunities , "
+                         "call-alerts \",\"reports.*, login, calls.view\"\n"
+                         "ctl-impd,read-write,default,,,no,\"ivr-2,ivr-1\",west,,\n");
 
         CTL("import", path);
         EXPECT_RC(0);
-        ERR_HAS("3/3");
+        ERR_HAS("4/4");
         CTL("user", "show", "ctl-imp1");
         EXPECT_RC(0);
         OUT_HAS("ctl-imp1 (Imp One), enabled");
@@ -1042,47 +1089,77 @@ static void test_import_export(void **state) {
         OUT_HAS("(Imp, \"Three\")");
         CTL("check", "ctl-imp2", "calls.view");
         EXPECT_RC(0);
+        /* The notifications and only patterns reached the daemon, and only
+         * narrows: read-only grants calls.listen, ctl-imp3's only does not
+         * list it. */
+        m = shown_membership("ctl-imp3", &all);
+        assert_string_equal(jany(m, "notify"), "call-alerts,missed-opportunities");
+        assert_string_equal(jany(m, "only"), "calls.view,login,reports.*");
+        json_object_put(all);
+        m = shown_membership("ctl-imp1", &all);
+        assert_string_equal(jany(m, "notify"), "missed-opportunities");
+        assert_string_equal(jany(m, "only"), "");
+        json_object_put(all);
+        CTL("check", "ctl-imp3", "calls.listen");
+        EXPECT_RC(1);
+        CTL("check", "ctl-imp3", "reports.summary.view");
+        EXPECT_RC(0);
+        CTL("user", "show", "ctl-impd");
+        EXPECT_RC(0);
+        OUT_HAS("ctl-impd, disabled");
 
         /* The export has what was imported. */
         CTL("export");
         EXPECT_RC(0);
-        expect_exported(users, 3);
+        expect_exported(users, 4);
         rows1 = out_lines_starting("ctl-imp");
         header1 = strndup(last.out, (size_t) (strchr(last.out, '\n') - last.out));
         assert_non_null(header1);
+        assert_string_equal(header1, "name,role,account,display-name,groups,enabled,ivrs,acg,notify,only");
 
         /* Round trip: delete them, import the export's own rows, and the
          * export is the same again. */
         assert_true((size_t) snprintf(path2, sizeof(path2), "%s/exported.csv", d->dir) < sizeof(path2));
-        f = fopen(path2, "we");
-        assert_non_null(f);
-        fprintf(f, "%s\n%s", header1, rows1);
-        assert_int_equal(fclose(f), 0);
-        for (int i = 0; i < 3; i++) {
+        assert_true(asprintf(&expected_export, "%s\n%s", header1, rows1) > 0);
+        write_file(path2, expected_export);
+        for (int i = 0; i < 4; i++) {
                 CTL("user", "del", users[i].name);
                 EXPECT_RC(0);
         }
         assert_false(user_exists("ctl-imp1"));
         CTL("import", path2);
         EXPECT_RC(0);
-        ERR_HAS("3/3");
+        ERR_HAS("4/4");
         CTL("export");
         EXPECT_RC(0);
-        expect_exported(users, 3);
+        expect_exported(users, 4);
         {
                 char *rows2 = out_lines_starting("ctl-imp");
                 assert_string_equal(rows2, rows1);
                 free(rows2);
         }
+
+        /* The same file into a fresh daemon with the same profile: its
+         * whole export is, byte for byte, the file it was given. */
+        assert_int_equal(test_daemon_start(&fresh_daemon, NULL), 0);
+        CTL_AT(&fresh_daemon, "profile", "load", "calltracks");
+        EXPECT_RC(0);
+        CTL_AT(&fresh_daemon, "import", path2);
+        EXPECT_RC(0);
+        ERR_HAS("4/4");
+        CTL_AT(&fresh_daemon, "export");
+        EXPECT_RC(0);
+        assert_string_equal(last.out, expected_export);
+        CTL_AT(&fresh_daemon, "check", "ctl-imp3", "calls.listen");
+        EXPECT_RC(1);
+        fresh_daemon_cleanup();
+        free(expected_export);
         free(rows1);
         free(header1);
 
         /* A file with an unknown role on its second row: nothing of it is
          * imported, and the message names the row. */
-        f = fopen(path, "we");
-        assert_non_null(f);
-        fprintf(f, "name,role\nctl-imp4,receptionist\nctl-imp5,ctl-no-such-role\nctl-imp6,receptionist\n");
-        assert_int_equal(fclose(f), 0);
+        write_file(path, "name,role\nctl-imp4,receptionist\nctl-imp5,ctl-no-such-role\nctl-imp6,receptionist\n");
         fp = fingerprint();
         CTL("import", path);
         EXPECT_RC(4);
@@ -1092,15 +1169,182 @@ static void test_import_export(void **state) {
         assert_false(user_exists("ctl-imp4"));
         assert_false(user_exists("ctl-imp6"));
 
+        /* Notifications the membership may not have: the daemon refuses
+         * the batch, naming the row and the permission, and nothing of it
+         * is imported.  Calls Only cannot see the missed-opportunities
+         * report; Read Only can, but not once only leaves it out. */
+        {
+                static const char *const files[] = {
+                        "name,role,notify\nctl-imp4,read-only,missed-opportunities\n"
+                        "ctl-imp5,calls-only,\"call-alerts,missed-opportunities\"\n",
+                        "name,role,notify,only\nctl-imp4,read-only,call-alerts,\n"
+                        "ctl-imp5,read-only,missed-opportunities,\"login,calls.*\"\n",
+                };
+                for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                        write_file(path, files[i]);
+                        CTL("import", path);
+                        EXPECT_RC(4);
+                        ERR_HAS("line 3 (user 'ctl-imp5') was refused");
+                        ERR_HAS("reports.missed_opportunities.view");
+                        ERR_HAS("nothing was imported");
+                        assert_unchanged(&fp);
+                        assert_false(user_exists("ctl-imp4"));
+                        assert_false(user_exists("ctl-imp5"));
+                }
+        }
+        /* A notification nobody defined. */
+        write_file(path, "name,role,notify\nctl-imp4,read-only,ctl-no-such-notification\n");
+        CTL("import", path);
+        EXPECT_RC(4);
+        ERR_HAS("ctl-no-such-notification");
+        assert_unchanged(&fp);
+        assert_false(user_exists("ctl-imp4"));
+
         /* A malformed file: refused before the daemon is asked (2 or 4, not
          * 3, even with no daemon). */
-        f = fopen(path, "we");
-        assert_non_null(f);
-        fprintf(f, "name,role,colour\nctl-imp7,receptionist,blue\n");
-        assert_int_equal(fclose(f), 0);
+        write_file(path, "name,role,colour\nctl-imp7,receptionist,blue\n");
         CTL_AT(&nowhere, "import", path);
         assert_true(last.rc == 2 || last.rc == 4);
         ERR_HAS("colour");
+        /* So are a switch in the notify column and a bad only pattern,
+         * each named with its line. */
+        write_file(path, "name,role,notify\nctl-imp7,read-only,\nctl-imp8,read-only,call-alerts=on\n");
+        CTL_AT(&nowhere, "import", path);
+        assert_true(last.rc == 2 || last.rc == 4);
+        ERR_HAS("line 3");
+        ERR_HAS("'call-alerts=on' in the notify list");
+        write_file(path, "name,role,only\nctl-imp7,read-only,\"login,calls/view\"\n");
+        CTL_AT(&nowhere, "import", path);
+        assert_true(last.rc == 2 || last.rc == 4);
+        ERR_HAS("line 2");
+        ERR_HAS("'calls/view' is not a valid permission pattern");
+        assert_unchanged(&fp);
+        assert_false(user_exists("ctl-imp7"));
+}
+
+/* Rows with long fields: 100 display names of 4000 bytes are more than one
+ * request may carry, so callrolectl sends them in smaller batches and all
+ * of them arrive (a batch of 100 would be refused for its size after the
+ * file was accepted). */
+static void test_import_long_rows(void **state) {
+        char path[400], *buf = NULL, long_name[4001];
+        size_t size = 0;
+        FILE *f;
+
+        memset(long_name, 'x', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = 0;
+        assert_true((size_t) snprintf(path, sizeof(path), "%s/long.csv", d->dir) < sizeof(path));
+        f = open_memstream(&buf, &size);
+        assert_non_null(f);
+        fputs("name,role,display-name,notify\n", f);
+        for (int i = 0; i < 100; i++)
+                fprintf(f, "ctl-long%03d,read-only,%s,missed-opportunities\n", i, long_name);
+        assert_int_equal(fclose(f), 0);
+        write_file(path, buf);
+        free(buf);
+
+        CTL("import", path);
+        EXPECT_RC(0);
+        ERR_HAS("imported 100/100 users");
+        assert_true(user_exists("ctl-long000"));
+        assert_true(user_exists("ctl-long099"));
+        CTL("export");
+        EXPECT_RC(0);
+        {
+                char *rows = out_lines_starting("ctl-long");
+                size_t n = 0;
+                for (const char *c = rows; (c = strchr(c, '\n')); c++)
+                        n++;
+                assert_int_equal(n, 100);
+                free(rows);
+        }
+}
+
+/* The import method itself, as a client other than callrolectl may send
+ * it: notify and only are parallel lists like groups (one value per user,
+ * comma-separated inside), lists of another length and unknown fields are
+ * refused whole. */
+static callrole_record *import_params(const char *const *kv) {
+        callrole_record *p = NULL;
+
+        assert_int_equal(callrole_record_new(&p), 0);
+        for (; kv[0]; kv += 2)
+                assert_int_equal(callrole_record_add(p, kv[0], kv[1]), 0);
+        return p;
+}
+
+static void test_import_method(void **state) {
+        static const struct {
+                const char *const kv[16];
+                const char *words[2];
+        } refused[] = {
+                { { "name", "ctl-im1", "name", "ctl-im2", "role", "read-only", "role", "read-only", "notify",
+                    "call-alerts", NULL },
+                  { "field 'notify' has 1 values but 'name' has 2", "one per user" } },
+                { { "name", "ctl-im1", "name", "ctl-im2", "role", "read-only", "role", "read-only", "only", "login",
+                    "only", "login", "only", "calls.*", NULL },
+                  { "field 'only' has 3 values but 'name' has 2", "one per user" } },
+                { { "name", "ctl-im1", "role", "read-only", "notifications", "call-alerts", NULL },
+                  { "unknown field 'notifications'", "acg, notify and only" } },
+                /* What the store refuses of a notify value still comes
+                 * through, with the entry named. */
+                { { "name", "ctl-im1", "role", "read-only", "notify", "call-alerts=maybe", NULL },
+                  { "import entry 1 (user 'ctl-im1')", "maybe" } },
+                { { "name", "ctl-im1", "role", "read-only", "only", "login,calls/view", NULL },
+                  { "import entry 1 (user 'ctl-im1')", "calls/view" } },
+        };
+        static const char *const good[] = {
+                "name", "ctl-im1", "name", "ctl-im2", "role", "read-only", "role", "calls-only",
+                "notify", "missed-opportunities,call-alerts", "notify", "",
+                "only", "", "only", "login,calls.view",
+                NULL,
+        };
+        callrole *c = NULL;
+        callrole_record *p;
+        callrole_reply *rep = NULL;
+        Fingerprint fp = fingerprint();
+        json_object *all, *m;
+
+        assert_int_equal(callrole_new(&c), 0);
+        assert_int_equal(callrole_set_socket(c, d->socket), 0);
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                const char *msg;
+                int r;
+
+                p = import_params(refused[i].kv);
+                r = callrole_call(c, "import", p, &rep);
+                callrole_record_free(p);
+                if (r != -EINVAL)
+                        fail_msg("case %zu: import gave %d, expected -EINVAL", i, r);
+                assert_null(rep);
+                msg = callrole_last_error(c);
+                assert_non_null(msg);
+                for (size_t k = 0; k < 2; k++)
+                        if (!strstr(msg, refused[i].words[k]))
+                                fail_msg("case %zu: message '%s' lacks '%s'", i, msg, refused[i].words[k]);
+        }
+        assert_unchanged(&fp);
+        assert_false(user_exists("ctl-im1"));
+
+        /* Split per user; an empty value leaves the field out. */
+        p = import_params(good);
+        assert_int_equal(callrole_call(c, "import", p, &rep), 0);
+        callrole_record_free(p);
+        assert_int_equal(callrole_reply_n_records(rep), 2);
+        rep = callrole_reply_free(rep);
+        callrole_free(c);
+        m = shown_membership("ctl-im1", &all);
+        assert_string_equal(jany(m, "notify"), "call-alerts,missed-opportunities");
+        assert_string_equal(jany(m, "only"), "");
+        json_object_put(all);
+        m = shown_membership("ctl-im2", &all);
+        assert_string_equal(jany(m, "notify"), "");
+        assert_string_equal(jany(m, "only"), "calls.view,login");
+        json_object_put(all);
+        CTL("user", "del", "ctl-im1");
+        EXPECT_RC(0);
+        CTL("user", "del", "ctl-im2");
+        EXPECT_RC(0);
 }
 
 static void test_audit(void **state) {
@@ -1199,6 +1443,8 @@ int main(void) {
                 cmocka_unit_test(test_dry_run),
                 cmocka_unit_test(test_as_user),
                 cmocka_unit_test(test_import_export),
+                cmocka_unit_test(test_import_method),
+                cmocka_unit_test(test_import_long_rows),
                 cmocka_unit_test(test_audit),
                 cmocka_unit_test(test_other_uid),
         };

@@ -60,6 +60,10 @@ enum {
  * mistake is a usage error (exit 2) and not a refusal from the daemon. */
 #define CTL_ATTRS_MAX 16u          /* attributes in one check */
 #define CTL_IMPORT_BATCH 200u      /* users per import request */
+/* Bytes of the values of one import request: a request payload is at most
+ * 256 KiB, and the rest covers the prefix and the field headers. */
+#define CTL_IMPORT_BYTES (200u * 1024u)
+_Static_assert(_CSV_COLUMN_MAX * (2u + CSV_FIELD_MAX) <= CTL_IMPORT_BYTES, "one import row fits a request");
 #define CTL_PAGE 500u              /* records per user.list / audit page */
 #define CTL_TIMEOUT_MAX_MS (24u * 3600u * 1000u)
 /* How an unlimited number of seats is spelt in account.add/account.set. */
@@ -2063,6 +2067,33 @@ static const CsvUser *import_failed_row(const char *msg, const CsvUser *batch, s
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(CsvImport *, csv_import_free);
 
+/* What the row adds to an import request: each column the file has is one
+ * value, a length and the bytes. */
+static size_t import_row_bytes(const CsvImport *imp, const CsvUser *u) {
+        size_t n = 0;
+
+        for (int col = 0; col < _CSV_COLUMN_MAX; col++)
+                if (imp->columns[col] >= 0)
+                        n += 2 + strlen(u->fields[col]);
+        return n;
+}
+
+/* How many users from first on go into one request: at most
+ * CTL_IMPORT_BATCH, and fewer when their values would not fit the request
+ * cap (fields are at most CSV_FIELD_MAX bytes, so one row always fits). */
+static size_t import_batch_size(const CsvImport *imp, size_t first) {
+        size_t n = 0, bytes = 0;
+
+        while (n < CTL_IMPORT_BATCH && first + n < imp->n_users) {
+                size_t b = import_row_bytes(imp, &imp->users[first + n]);
+                if (n > 0 && b > CTL_IMPORT_BYTES - bytes)
+                        break;
+                bytes += b;
+                n++;
+        }
+        return n;
+}
+
 static int cmd_import(Ctl *ctl, const Command *cmd, int argc, char **argv) {
         static const struct option opts[] = { {} };
         _cleanup_(csv_import_freep) CsvImport *imp = NULL;
@@ -2107,7 +2138,7 @@ static int cmd_import(Ctl *ctl, const Command *cmd, int argc, char **argv) {
                 _cleanup_(callrole_record_freep) callrole_record *p = NULL;
                 callrole_reply *rep = NULL;
                 const CsvUser *batch = imp->users + done;
-                size_t n = imp->n_users - done < CTL_IMPORT_BATCH ? imp->n_users - done : CTL_IMPORT_BATCH;
+                size_t n = import_batch_size(imp, done);
                 RecordList page = {};
 
                 if (params_new(&p) < 0)
@@ -2207,7 +2238,8 @@ static int cmd_export(Ctl *ctl, const Command *cmd, int argc, char **argv) {
         }
 
         /* The columns import reads, in its order, so export | import is a
-         * round trip. */
+         * round trip: every per-membership setting (lists, notifications
+         * switched on, only patterns) and whether the user is enabled. */
         for (int col = 0; col < _CSV_COLUMN_MAX; col++)
                 header[col] = csv_column_to_string(col);
         r = csv_write_row(stdout, header, _CSV_COLUMN_MAX);
@@ -2382,7 +2414,7 @@ static const Command commands[] = {
         { "scope", NULL, cmd_scope, "USER PERMISSION [--account A]",
           "Which data USER may see under PERMISSION (the filters a host application applies)." },
         { "import", NULL, cmd_import, "FILE.csv",
-          "Add users from a CSV file with the columns name,role,account,display-name,groups (- reads stdin)." },
+          "Add users from a CSV file with the columns export writes (- reads stdin)." },
         { "export", NULL, cmd_export, "[--account A]", "Write the users as CSV, in the columns import reads." },
         { "audit", NULL, cmd_audit, "[--since T]",
           "Show the audit log; T is unix seconds, 2026-11-24[T10:00:00Z] or an age such as 1h or 2d." },

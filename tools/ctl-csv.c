@@ -19,11 +19,14 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "callrole-wire.h"
 #include "ctl-csv.h"
 #include "macro.h"
 
-#define CSV_COLUMN_LIST "name, role, account, display-name, groups, enabled, ivrs, acg"
-#define CSV_HEADER_EXAMPLE "name,role,account,display-name,groups,enabled,ivrs,acg"
+#define CSV_COLUMN_LIST "name, role, account, display-name, groups, enabled, ivrs, acg, notify, only"
+#define CSV_HEADER_EXAMPLE "name,role,account,display-name,groups,enabled,ivrs,acg,notify,only"
+
+_Static_assert(CSV_FIELD_MAX == CR_STR_MAX, "a CSV field is sent as one wire string");
 
 static const char *const column_names[_CSV_COLUMN_MAX] = {
         [CSV_NAME] = "name",
@@ -34,16 +37,8 @@ static const char *const column_names[_CSV_COLUMN_MAX] = {
         [CSV_ENABLED] = "enabled",
         [CSV_IVRS] = "ivrs",
         [CSV_ACG] = "acg",
-};
-
-/* The list columns, and what one entry of each is called in messages. */
-static const struct {
-        CsvColumn column;
-        const char *entry;
-} list_columns[] = {
-        { CSV_GROUPS, "group" },
-        { CSV_IVRS, "IVR" },
-        { CSV_ACG, "access-control group" },
+        [CSV_NOTIFY] = "notify",
+        [CSV_ONLY] = "only",
 };
 
 const char *csv_column_to_string(CsvColumn c) {
@@ -388,9 +383,63 @@ static int check_name(const char *value, unsigned long line, const char *what, c
                            v ?: "?", what);
 }
 
-/* Normalises "sales, support" to "sales,support" and checks each name;
- * column says which list it is, entry what one name in it is called. */
-static int normalize_list(char **value, const char *column, const char *entry, unsigned long line,
+/* One entry of the notify column: a bare name.  NAME=on and NAME=off are
+ * what `user set --notify` takes; here they get their own answer, since a
+ * row adds a membership and a new membership has nothing switched on. */
+static int check_notify_entry(const char *value, unsigned long line, const char *what, char **ret_error) {
+        const char *eq = strchr(value, '=');
+        _cleanup_free_ char *v = NULL;
+
+        if (!eq)
+                return check_name(value, line, what, ret_error);
+        v = value_for_message(value);
+        return import_fail(ret_error, line,
+                           "'%s' in the notify list: the list names the notifications to switch on, so write "
+                           "the name alone (a new membership starts with all of them off)",
+                           v ?: "?");
+}
+
+/* One entry of the only column: a permission pattern, by the rules the
+ * daemon applies to it (store.c), so a file that passes here is not
+ * refused there for its syntax.  Unlike a name, a pattern may hold the
+ * wildcards * ? [ ] ! and may start with '-' or '.'. */
+static int check_pattern(const char *value, unsigned long line, const char *what, char **ret_error) {
+        _cleanup_free_ char *v = NULL;
+        size_t n = strnlen(value, CR_NAME_MAX + 1);
+        bool ok = n > 0 && n <= CR_NAME_MAX;
+
+        for (size_t i = 0; ok && i < n; i++) {
+                unsigned char ch = (unsigned char) value[i];
+                ok = ch > 0x20 && ch < 0x7f && !strchr("\"'`/@+,=\\;:|<>{}()$&#", ch);
+        }
+        if (ok)
+                return 0;
+        v = value_for_message(value);
+        return import_fail(ret_error, line,
+                           "'%s' is not a valid %s; a pattern is 1 to %u characters of permission names and the "
+                           "wildcards * ? [ ] !, without blanks, quotes or any of /@+,=\\;:|<>{}()$&#",
+                           v ?: "?", what, CR_NAME_MAX);
+}
+
+/* The list columns: what one entry of each is called in messages, and how
+ * an entry is checked. */
+static const struct {
+        CsvColumn column;
+        const char *entry;
+        int (*check)(const char *value, unsigned long line, const char *what, char **ret_error);
+} list_columns[] = {
+        { CSV_GROUPS, "group", check_name },
+        { CSV_IVRS, "IVR", check_name },
+        { CSV_ACG, "access-control group", check_name },
+        { CSV_NOTIFY, "notification", check_notify_entry },
+        { CSV_ONLY, "permission pattern", check_pattern },
+};
+
+/* Normalises "sales, support" to "sales,support" and checks each entry with
+ * check; column says which list it is, entry what one item in it is
+ * called. */
+static int normalize_list(char **value, const char *column, const char *entry,
+                          int (*check)(const char *, unsigned long, const char *, char **), unsigned long line,
                           char **ret_error) {
         _cleanup_free_ char *out = NULL;
         size_t out_len = 0;
@@ -415,7 +464,7 @@ static int normalize_list(char **value, const char *column, const char *entry, u
                                            "the %s list has an empty entry; write it as a1,a2 without a comma at "
                                            "the start, the end or twice in a row",
                                            column);
-                r = check_name(item, line, entry, ret_error);
+                r = check(item, line, entry, ret_error);
                 if (r < 0)
                         return r;
                 n = strlen(item);
@@ -495,9 +544,23 @@ static int user_from_record(const CsvImport *imp, char **fields, unsigned long l
                 goto fail;
         for (size_t k = 0; k < ELEMENTSOF(list_columns); k++) {
                 CsvColumn c = list_columns[k].column;
-                r = normalize_list(&u.fields[c], column_names[c], list_columns[k].entry, line, ret_error);
+                r = normalize_list(&u.fields[c], column_names[c], list_columns[k].entry, list_columns[k].check,
+                                   line, ret_error);
                 if (r < 0)
                         goto fail;
+        }
+        /* Each field goes to the daemon as one wire string, as normalised
+         * here: one that could not be sent must stop the import now, before
+         * anything is committed, not in the middle of it. */
+        for (int c = 0; c < _CSV_COLUMN_MAX; c++) {
+                size_t n = strlen(u.fields[c]);
+                if (n > CSV_FIELD_MAX) {
+                        r = import_fail(ret_error, line,
+                                        "the %s field of user '%s' is %zu bytes long; callrole takes at most %u "
+                                        "bytes in one field: shorten it",
+                                        column_names[c], u.fields[CSV_NAME], n, CSV_FIELD_MAX);
+                        goto fail;
+                }
         }
 
         *ret = u;
@@ -652,8 +715,8 @@ int csv_import_parse(const char *p, size_t len, CsvImport **ret, char **ret_erro
                 if (n != n_columns) {
                         r = import_fail(ret_error, line,
                                         "%zu field%s but the header names %zu column%s; a field with a comma "
-                                        "in it (a list of groups, IVRs or ACGs, a display name) must be enclosed "
-                                        "in double quotes",
+                                        "in it (a list of groups, IVRs, ACGs, notifications or only patterns, a "
+                                        "display name) must be enclosed in double quotes",
                                         n, n == 1 ? "" : "s", n_columns, n_columns == 1 ? "" : "s");
                         goto done;
                 }

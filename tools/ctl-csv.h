@@ -17,11 +17,19 @@
  *     skipped;
  *   - the first record is a header naming the columns, in any order, case
  *     insensitively ('_' or ' ' may stand for '-'): name and role are
- *     required, account, display-name, groups, enabled, ivrs and acg
- *     optional; any other column is refused, so a misspelt one is never
- *     silently dropped.
- *   - groups, ivrs and acg are each a comma-separated list of names inside
- *     one field (so the field is quoted when it has more than one name).
+ *     required, account, display-name, groups, enabled, ivrs, acg, notify
+ *     and only optional; any other column is refused, so a misspelt one is
+ *     never silently dropped.
+ *   - groups, ivrs, acg, notify and only are each a comma-separated list
+ *     inside one field (so the field is quoted when it has more than one
+ *     entry): names of groups, IVRs, access-control groups and of the
+ *     notifications switched on, and for only permission patterns (the
+ *     membership's narrowing of its role).  notify takes bare names, as
+ *     export writes them: every row adds a membership, which starts with
+ *     nothing switched on, so NAME=on would say nothing more and NAME=off
+ *     nothing at all.
+ *   - every field fits one wire string (CSV_FIELD_MAX bytes), so a file that
+ *     passes the check is never refused half-way through for its size.
  *   - enabled is yes or no (any case), or empty: the daemon then makes a
  *     new user enabled and leaves an existing one as it is.  Being enabled
  *     belongs to the user, not to a membership, so the rows of one user
@@ -36,6 +44,9 @@
  * wire's 4096-byte strings, so a longer record is a mistake, not data. */
 #define CSV_RECORD_MAX (16u * 1024u)
 #define CSV_FIELDS_MAX 32u
+/* One field, after its quotes are undone: one wire string (CR_STR_MAX), so
+ * what is accepted here can be sent as it is. */
+#define CSV_FIELD_MAX 4096u
 /* A whole import file.  Large enough for a million users; a bigger file is
  * refused before it is read into memory. */
 #define CSV_FILE_MAX (256u * 1024u * 1024u)
@@ -49,11 +60,14 @@ typedef enum CsvColumn {
         CSV_ENABLED,
         CSV_IVRS,
         CSV_ACG,
+        CSV_NOTIFY,
+        CSV_ONLY,
         _CSV_COLUMN_MAX,
 } CsvColumn;
 
 /* "name", "role", "account", "display-name", "groups", "enabled", "ivrs",
- * "acg" (the order export writes them in); NULL if out of range. */
+ * "acg", "notify", "only" (the order export writes them in); NULL if out of
+ * range. */
 const char *csv_column_to_string(CsvColumn c);
 
 /*
@@ -80,9 +94,9 @@ void csv_parser_done(CsvParser *ps);
 int csv_parser_next(CsvParser *ps, char ***ret_fields, unsigned long *ret_line);
 
 /* One user row of an import file.  Every field is non-NULL ("" when the
- * column is absent or empty); groups, ivrs and acg are normalised to
- * "g1,g2" with the blanks around each name removed, enabled to "yes", "no"
- * or "". */
+ * column is absent or empty) and at most CSV_FIELD_MAX bytes; the list columns
+ * (groups, ivrs, acg, notify, only) are normalised to "g1,g2" with the
+ * blanks around each entry removed, enabled to "yes", "no" or "". */
 typedef struct CsvUser {
         unsigned long line;
         char *fields[_CSV_COLUMN_MAX];
@@ -95,9 +109,10 @@ typedef struct CsvImport {
 } CsvImport;
 
 /* Parses and checks a whole import file: syntax, header, field counts,
- * names (name_is_valid), a non-empty name and role on every row, enabled
- * values, that no (name, account) pair appears twice and that no user is
- * both enabled and disabled.  Returns 0 and *ret, or a negative
+ * names (name_is_valid, also of notifications), only patterns (the
+ * daemon's rules), field sizes, a non-empty name and role on every row,
+ * enabled values, that no (name, account) pair appears twice and that no
+ * user is both enabled and disabled.  Returns 0 and *ret, or a negative
  * errno (those of csv_parser_next, or -EINVAL for a bad header or row) with
  * a malloc'ed message in *ret_error naming the line and what to do. */
 int csv_import_parse(const char *p, size_t len, CsvImport **ret, char **ret_error);

@@ -303,7 +303,7 @@ char *record_join(const callrole_record *r, const char *key, const char *sep) {
 
 bool field_is_list(const char *key) {
         static const char *const lists[] = {
-                "groups", "ivrs", "acg", "only", "grants", "hidden", "attrs", "features",
+                "groups", "ivrs", "acg", "only", "notify", "notifications", "grants", "hidden", "attrs", "features",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(lists); i++)
