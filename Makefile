@@ -119,9 +119,12 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/lib
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
 		$(PKG_LIBS) -lcmocka -lpam -lpam_misc $(shell pkg-config --libs json-c)
 
-$(BUILD)/bench/%: bench/%.c $(TEST_HELPER_OBJ) $(BUILD)/libclient.a $(HEADERS)
+# Benchmarks need only the daemon starter of the test helpers (the others
+# are cmocka fixtures).
+$(BUILD)/bench/%: bench/%.c $(call obj,tests/helper-daemon.c) $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libclient.a $(PKG_LIBS) -lpthread
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(call obj,tests/helper-daemon.c) $(BUILD)/libclient.a \
+		$(PKG_LIBS) -lpthread
 
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
 BENCH_USERS ?= 10000

@@ -36,6 +36,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -416,21 +417,31 @@ static int stmt_step(Store *s, sqlite3_stmt *st, const char *ctx, char **ret_err
         return sql_fail(s, rc, st, ctx, ret_error);
 }
 
+/* Gets cached statement id into *st, binds the arguments and takes the
+ * first step: 1 with a row, 0 when done, or -errno.  *st belongs to the
+ * caller's _cleanup_stmt_ variable, which resets it (invariant 1). */
+static int stmt_runv(Store *s, int id, const char *ctx, char **ret_error, sqlite3_stmt **st, const char *types,
+                     va_list ap) {
+        int r;
+
+        r = stmt_get(s, id, st, ret_error);
+        if (r < 0)
+                return r;
+        r = stmt_bindv(s, *st, ctx, ret_error, types, ap);
+        if (r < 0)
+                return r;
+        return stmt_step(s, *st, ctx, ret_error);
+}
+
 /* Runs a statement that returns no rows; returns the rows it changed. */
 static int sql_exec(Store *s, int id, const char *ctx, char **ret_error, const char *types, ...) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         va_list ap;
         int r;
 
-        r = stmt_get(s, id, &st, ret_error);
-        if (r < 0)
-                return r;
         va_start(ap, types);
-        r = stmt_bindv(s, st, ctx, ret_error, types, ap);
+        r = stmt_runv(s, id, ctx, ret_error, &st, types, ap);
         va_end(ap);
-        if (r < 0)
-                return r;
-        r = stmt_step(s, st, ctx, ret_error);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db);
@@ -442,15 +453,9 @@ static int sql_int(Store *s, int id, const char *ctx, char **ret_error, int64_t 
         va_list ap;
         int r;
 
-        r = stmt_get(s, id, &st, ret_error);
-        if (r < 0)
-                return r;
         va_start(ap, types);
-        r = stmt_bindv(s, st, ctx, ret_error, types, ap);
+        r = stmt_runv(s, id, ctx, ret_error, &st, types, ap);
         va_end(ap);
-        if (r < 0)
-                return r;
-        r = stmt_step(s, st, ctx, ret_error);
         if (r <= 0)
                 return r;
         if (ret)
@@ -1142,6 +1147,18 @@ static int split_attr(const char *s, char *key, size_t key_size, const char **re
         return 0;
 }
 
+/* Every value of f (NULL: no values) is a "KEY=VALUE" split_attr() takes. */
+static int check_attrs(const struct cr_field *f, char **ret_error) {
+        for (size_t i = 0; f && i < f->n_values; i++) {
+                char key[CR_NAME_MAX + 1];
+                const char *value;
+                int r = split_attr(f->values[i], key, sizeof(key), &value, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* The membership lists: wire field, kind in membership_sets, whether the
  * values are patterns (only) or names. */
 static const struct {
@@ -1286,6 +1303,15 @@ static int resolve_account(Store *s, const char *what, const char *name, const c
                 return errorf(ret_error, -ENOENT, "unknown %s '%s'; add it with 'callrolectl account add %s'", what,
                               name, name);
         return 0;
+}
+
+/* The account a change names, or the default account when it names none;
+ * *account becomes the name used, for the caller's messages. */
+static int resolve_account_or_default(Store *s, const char **account, const char *ctx, int64_t *ret,
+                                      char **ret_error) {
+        if (isempty(*account))
+                *account = DEFAULT_ACCOUNT;
+        return resolve_account(s, "account", *account, ctx, ret, ret_error);
 }
 
 /* The role named role in the account or, failing that, the nearest agency
@@ -1520,19 +1546,9 @@ static int apply_account_set(Store *s, const struct cr_record *p, const char *ct
         for (size_t i = 0; unhide && i < unhide->n_values; i++)
                 if ((r = check_pattern("pattern to unhide", unhide->values[i], ret_error)) < 0)
                         return r;
-        for (size_t i = 0; attrs && i < attrs->n_values; i++) {
-                char key[CR_NAME_MAX + 1];
-                const char *value;
-                if ((r = split_attr(attrs->values[i], key, sizeof(key), &value, ret_error)) < 0)
-                        return r;
-        }
-        /* NAME=PERMISSION defines a notification, NAME= removes it. */
-        for (size_t i = 0; notif && i < notif->n_values; i++) {
-                char key[CR_NAME_MAX + 1];
-                const char *value;
-                if ((r = split_attr(notif->values[i], key, sizeof(key), &value, ret_error)) < 0)
-                        return r;
-        }
+        /* notifications: NAME=PERMISSION defines one, NAME= removes it. */
+        if ((r = check_attrs(attrs, ret_error)) < 0 || (r = check_attrs(notif, ret_error)) < 0)
+                return r;
 
         r = resolve_account(s, "account", name, ctx, &account_id, ret_error);
         if (r < 0)
@@ -1662,10 +1678,8 @@ static int apply_role_add(Store *s, const struct cr_record *p, const char *ctx, 
                 title = role;
         else if ((r = check_text("title", title, ret_error)) < 0)
                 return r;
-        if (isempty(account))
-                account = DEFAULT_ACCOUNT;
 
-        r = resolve_account(s, "account", account, ctx, &account_id, ret_error);
+        r = resolve_account_or_default(s, &account, ctx, &account_id, ret_error);
         if (r < 0)
                 return r;
         r = sql_int(s, STMT_ROLE_ID, ctx, ret_error, NULL, "it", account_id, role);
@@ -1714,10 +1728,8 @@ static int apply_role_delete(Store *s, const struct cr_record *p, const char *ct
             (r = check_name("role", role, ret_error)) < 0 ||
             (r = field_scalar(p, "role.delete", "account", false, &account, ret_error)) < 0)
                 return r;
-        if (isempty(account))
-                account = DEFAULT_ACCOUNT;
 
-        r = resolve_account(s, "account", account, ctx, &account_id, ret_error);
+        r = resolve_account_or_default(s, &account, ctx, &account_id, ret_error);
         if (r < 0)
                 return r;
         /* Only the account's own role: an agency's role is deleted there. */
@@ -1751,10 +1763,8 @@ static int apply_rule_add(Store *s, const struct cr_record *p, const char *ctx, 
             (r = check_pattern("'requires' pattern", requires, ret_error)) < 0 ||
             (r = field_scalar(p, "rule.add", "account", false, &account, ret_error)) < 0)
                 return r;
-        if (isempty(account))
-                account = DEFAULT_ACCOUNT;
 
-        r = resolve_account(s, "account", account, ctx, &account_id, ret_error);
+        r = resolve_account_or_default(s, &account, ctx, &account_id, ret_error);
         if (r < 0)
                 return r;
         r = sql_int(s, STMT_RULE_EXISTS, ctx, ret_error, NULL, "itt", account_id, if_pattern, requires);
@@ -1793,10 +1803,8 @@ static int apply_user_add(Store *s, const struct cr_record *p, const char *ctx, 
                 return r;
         if (enabled_s && (r = parse_yes_no("enabled", enabled_s, &enabled, ret_error)) < 0)
                 return r;
-        if (isempty(account))
-                account = DEFAULT_ACCOUNT;
 
-        r = resolve_account(s, "account", account, ctx, &account_id, ret_error);
+        r = resolve_account_or_default(s, &account, ctx, &account_id, ret_error);
         if (r < 0)
                 return r;
         r = resolve_role(s, account_id, account, role, ctx, &role_id, ret_error);
@@ -2145,8 +2153,34 @@ static int load_plans(Store *s, Model *m, char **ret_error) {
         return r;
 }
 
+/* Rows of (account, KEY, VALUE) become "KEY=VALUE" entries of one strv of
+ * each account: the one at list_offset in ModelAccount (attrs or
+ * notifications). */
+static int load_account_pairs(Store *s, Model *m, int id, size_t list_offset, char **ret_error) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if ((r = load_query(s, id, &st, ret_error)) < 0)
+                return r;
+        while ((r = stmt_step(s, st, load_ctx, ret_error)) > 0) {
+                const char *name = col_text(st, 0), *key = col_text(st, 1), *value = col_text(st, 2);
+                ModelAccount *a = name ? find_account(m, name) : NULL;
+                _cleanup_free_ char *kv = NULL;
+
+                if (!a || !key || !value)
+                        return load_fail(s, -EBADMSG, ret_error);
+                if (asprintf(&kv, "%s=%s", key, value) < 0) {
+                        kv = NULL;
+                        return oom(s, ret_error);
+                }
+                if (strv_extend((char ***) ((char *) a + list_offset), kv) < 0)
+                        return oom(s, ret_error);
+        }
+        return r;
+}
+
 static int load_accounts(Store *s, Model *m, char **ret_error) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL, *hs = NULL, *as = NULL, *ns = NULL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *hs = NULL;
         int r;
 
         if ((r = load_query(s, STMT_LOAD_ACCOUNTS, &st, ret_error)) < 0)
@@ -2179,42 +2213,9 @@ static int load_accounts(Store *s, Model *m, char **ret_error) {
         if (r < 0)
                 return r;
 
-        if ((r = load_query(s, STMT_LOAD_ATTRS, &as, ret_error)) < 0)
+        if ((r = load_account_pairs(s, m, STMT_LOAD_ATTRS, offsetof(ModelAccount, attrs), ret_error)) < 0)
                 return r;
-        while ((r = stmt_step(s, as, load_ctx, ret_error)) > 0) {
-                const char *name = col_text(as, 0), *key = col_text(as, 1), *value = col_text(as, 2);
-                ModelAccount *a = name ? find_account(m, name) : NULL;
-                _cleanup_free_ char *kv = NULL;
-
-                if (!a || !key || !value)
-                        return load_fail(s, -EBADMSG, ret_error);
-                if (asprintf(&kv, "%s=%s", key, value) < 0) {
-                        kv = NULL;
-                        return oom(s, ret_error);
-                }
-                if (strv_extend(&a->attrs, kv) < 0)
-                        return oom(s, ret_error);
-        }
-        if (r < 0)
-                return r;
-
-        if ((r = load_query(s, STMT_LOAD_NOTIFICATIONS, &ns, ret_error)) < 0)
-                return r;
-        while ((r = stmt_step(s, ns, load_ctx, ret_error)) > 0) {
-                const char *name = col_text(ns, 0), *notification = col_text(ns, 1), *perm = col_text(ns, 2);
-                ModelAccount *a = name ? find_account(m, name) : NULL;
-                _cleanup_free_ char *kv = NULL;
-
-                if (!a || !notification || !perm)
-                        return load_fail(s, -EBADMSG, ret_error);
-                if (asprintf(&kv, "%s=%s", notification, perm) < 0) {
-                        kv = NULL;
-                        return oom(s, ret_error);
-                }
-                if (strv_extend(&a->notifications, kv) < 0)
-                        return oom(s, ret_error);
-        }
-        return r;
+        return load_account_pairs(s, m, STMT_LOAD_NOTIFICATIONS, offsetof(ModelAccount, notifications), ret_error);
 }
 
 static int load_roles(Store *s, Model *m, char **ret_error) {

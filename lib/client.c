@@ -265,18 +265,24 @@ fail:
         return k;
 }
 
+/* After a send() or recv() on the non-blocking socket failed (errno):
+ * 0 to try again, now that the call was only interrupted or fd became
+ * ready for events within the deadline, or -errno. */
+static int io_retry(int fd, short events, usec_t deadline) {
+        if (errno == EINTR)
+                return 0;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return negative_errno();
+        return wait_fd(fd, events, deadline);
+}
+
 /* One send loop per request: the whole frame, however many send() calls the
  * socket buffer needs, within the deadline. */
 static int send_all(int fd, const uint8_t *p, size_t n, usec_t deadline) {
         while (n > 0) {
                 ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (k < 0) {
-                        int r;
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN && errno != EWOULDBLOCK)
-                                return negative_errno();
-                        r = wait_fd(fd, POLLOUT, deadline);
+                        int r = io_retry(fd, POLLOUT, deadline);
                         if (r < 0)
                                 return r;
                         continue;
@@ -294,12 +300,7 @@ static int read_full(int fd, uint8_t *p, size_t n, usec_t deadline, size_t *got)
         while (n > 0) {
                 ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
                 if (k < 0) {
-                        int r;
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN && errno != EWOULDBLOCK)
-                                return negative_errno();
-                        r = wait_fd(fd, POLLIN, deadline);
+                        int r = io_retry(fd, POLLIN, deadline);
                         if (r < 0)
                                 return r;
                         continue;

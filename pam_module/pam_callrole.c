@@ -371,30 +371,54 @@ static void tell_denied(const context *ctx, callrole *c, const callrole_decision
         (void) pam_error(ctx->pamh, "%s", message);
 }
 
-static int account_worker(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+/* What both phases do first: parse the arguments, find the user and ask
+ * the daemon.  Returns PAM_SUCCESS with the handle, the decision and
+ * (unless ret_check_allowed is NULL) whether callrole_check() itself said
+ * allow, or the PAM code to return (unavailable and other as for
+ * failed()). */
+static int prepare_and_ask(context *ctx, pam_handle_t *pamh, int flags, int argc, const char **argv,
+                           int unavailable, int other, callrole **ret_c, callrole_decision **ret_d,
+                           bool *ret_check_allowed) {
         _cleanup_(callrole_freep) callrole *c = NULL;
         _cleanup_(callrole_decision_freep) callrole_decision *d = NULL;
-        context ctx;
         int r;
 
-        r = prepare(&ctx, pamh, flags, argc, argv);
+        r = prepare(ctx, pamh, flags, argc, argv);
         if (r != PAM_SUCCESS)
                 return r;
         /* A name callrole cannot store (root@host, a 200-byte name) cannot
          * be in its database: no need to ask. */
-        if (name_is_valid(ctx.user) < 0)
-                return unknown_user(&ctx, "not a valid callrole user name");
+        if (name_is_valid(ctx->user) < 0)
+                return unknown_user(ctx, "not a valid callrole user name");
 
-        r = open_handle(&ctx, &c);
+        r = open_handle(ctx, &c);
         if (r >= 0)
-                r = lookup(&ctx, c, &d);
+                r = lookup(ctx, c, &d);
         if (r < 0)
-                return failed(&ctx, c, r, PAM_AUTHINFO_UNAVAIL, PAM_SYSTEM_ERR);
+                return failed(ctx, c, r, unavailable, other);
         if (!d)
-                return failed(&ctx, c, -EBADMSG, PAM_AUTHINFO_UNAVAIL, PAM_SYSTEM_ERR);
+                return failed(ctx, c, -EBADMSG, unavailable, other);
+        *ret_c = TAKE_PTR(c);
+        *ret_d = TAKE_PTR(d);
+        if (ret_check_allowed)
+                *ret_check_allowed = r > 0;
+        return PAM_SUCCESS;
+}
+
+static int account_worker(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        _cleanup_(callrole_freep) callrole *c = NULL;
+        _cleanup_(callrole_decision_freep) callrole_decision *d = NULL;
+        bool check_allowed = false;
+        context ctx;
+        int r;
+
+        r = prepare_and_ask(&ctx, pamh, flags, argc, argv, PAM_AUTHINFO_UNAVAIL, PAM_SYSTEM_ERR, &c, &d,
+                            &check_allowed);
+        if (r != PAM_SUCCESS)
+                return r;
 
         /* Both the return value and the decision must say allow. */
-        if (r > 0 && callrole_decision_allowed(d) > 0) {
+        if (check_allowed && callrole_decision_allowed(d) > 0) {
                 log_decision(&ctx, d, true);
                 return PAM_SUCCESS;
         }
@@ -433,19 +457,9 @@ static int session_worker(pam_handle_t *pamh, int flags, int argc, const char **
         context ctx;
         int r;
 
-        r = prepare(&ctx, pamh, flags, argc, argv);
+        r = prepare_and_ask(&ctx, pamh, flags, argc, argv, PAM_SESSION_ERR, PAM_SESSION_ERR, &c, &d, NULL);
         if (r != PAM_SUCCESS)
                 return r;
-        if (name_is_valid(ctx.user) < 0)
-                return unknown_user(&ctx, "not a valid callrole user name");
-
-        r = open_handle(&ctx, &c);
-        if (r >= 0)
-                r = lookup(&ctx, c, &d);
-        if (r < 0)
-                return failed(&ctx, c, r, PAM_SESSION_ERR, PAM_SESSION_ERR);
-        if (!d)
-                return failed(&ctx, c, -EBADMSG, PAM_SESSION_ERR, PAM_SESSION_ERR);
         if (callrole_decision_reason(d) == CALLROLE_REASON_NO_SUCH_USER)
                 return unknown_user(&ctx, "no such user in callrole");
 

@@ -1,6 +1,7 @@
 /*
  * helper-daemon.c: see helper-daemon.h.  Real processes, real sockets: the
- * integration tests talk to the same callroled that ships.
+ * integration tests talk to the same callroled that ships, through the same
+ * libcallrole and callrolectl.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -325,5 +326,33 @@ int test_ctl_as_uid(const TestDaemon *d, uid_t uid, char **ret_out, char **ret_e
         va_start(ap, arg);
         r = run_ctl(d, true, uid, ret_out, ret_err, arg, ap);
         va_end(ap);
+        return r;
+}
+
+int test_daemon_call(callrole *c, const char *method, ...) {
+        callrole_record *p = NULL;
+        callrole_reply *rep = NULL;
+        const char *k;
+        va_list ap;
+        int r;
+
+        r = callrole_record_new(&p);
+        if (r < 0)
+                return r;
+        va_start(ap, method);
+        while ((k = va_arg(ap, const char *))) {
+                r = callrole_record_add(p, k, va_arg(ap, const char *));
+                if (r < 0)
+                        break;
+        }
+        va_end(ap);
+        if (r >= 0) {
+                r = callrole_call(c, method, p, &rep);
+                if (r < 0)
+                        fprintf(stderr, "%s: %s failed: %s: %s\n", program_invocation_short_name, method,
+                                callrole_strerror(r), callrole_last_error(c) ? callrole_last_error(c) : "");
+        }
+        callrole_reply_free(rep);
+        callrole_record_free(p);
         return r;
 }

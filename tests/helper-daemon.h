@@ -1,13 +1,16 @@
 /*
  * helper-daemon.h: starts a real callroled for integration tests, on a
- * socket and database in a fresh temporary folder, and runs callrolectl
- * against it.  The binaries are taken from $CALLROLE_BUILD (default
- * "build"), profiles from $CALLROLE_SOURCE/profiles.
+ * socket and database in a fresh temporary folder, runs callrolectl
+ * against it, and makes plain libcallrole calls for group setups.  The
+ * binaries are taken from $CALLROLE_BUILD (default "build"), profiles from
+ * $CALLROLE_SOURCE/profiles.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <sys/types.h>
+
+#include "callrole.h"
 
 typedef struct TestDaemon {
         char dir[256];
@@ -36,6 +39,13 @@ int test_ctl(const TestDaemon *d, char **ret_out, char **ret_err, const char *ar
 /* The same with uid/gid dropped to uid (root only). */
 int test_ctl_as_uid(const TestDaemon *d, uid_t uid, char **ret_out, char **ret_err, const char *arg, ...)
         __attribute__((sentinel));
+
+/* callrole_call() of method through c with a record of KEY, VALUE pairs
+ * up to a NULL key (a repeated key adds a value, a NULL value makes an
+ * empty list); the reply is dropped.  No cmocka asserts, so group setups
+ * may use it: returns the result and prints a failure, with the library's
+ * message, to stderr. */
+int test_daemon_call(callrole *c, const char *method, ...) __attribute__((sentinel));
 
 const char *test_build_dir(void);
 const char *test_source_dir(void);

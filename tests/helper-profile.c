@@ -33,6 +33,16 @@ void pt_stop(void) {
         test_daemon_cleanup(&pt_daemon);
 }
 
+callrole *pt_start_admin(void) {
+        return pt_start() < 0 ? NULL : pt_client(NULL);
+}
+
+int pt_stop_admin(callrole **admin) {
+        *admin = callrole_free(*admin);
+        pt_stop();
+        return 0;
+}
+
 callrole *pt_client(const char *as_user) {
         callrole *c = NULL;
 
@@ -236,6 +246,59 @@ char *pt_user_field(callrole *c, const char *user, const char *account, const ch
         }
         callrole_reply_free(rep);
         return out;
+}
+
+void pt_assert_roles_at(const char *file, int line, callrole *c, const char *account, const PtRole *want, size_t n) {
+        callrole_reply *rep = NULL;
+
+        _assert_int_equal(pt_call(c, &rep, "role.list", "account", account, NULL), 0, file, line);
+        _assert_int_equal(callrole_reply_n_records(rep), n, file, line);
+        for (size_t i = 0; i < n; i++) {
+                bool found = false;
+                for (size_t j = 0; j < callrole_reply_n_records(rep); j++) {
+                        const callrole_record *r = callrole_reply_record(rep, j);
+                        if (strcmp(callrole_record_get(r, "role"), want[i].id) != 0)
+                                continue;
+                        found = true;
+                        _assert_string_equal(callrole_record_get(r, "title"), want[i].title, file, line);
+                        _assert_string_equal(callrole_record_get(r, "rank"), want[i].rank, file, line);
+                        if (want[i].agency_only)
+                                _assert_string_equal(callrole_record_get(r, "agency-only"), want[i].agency_only,
+                                                     file, line);
+                }
+                if (!found)
+                        fail_msg("%s:%d: role %s missing", file, line, want[i].id);
+        }
+        callrole_reply_free(rep);
+}
+
+static bool in_list(const char *const *l, const char *s) {
+        for (; *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+size_t pt_expect_exactly_at(const char *file, int line, callrole *c, const char *user, const char *account,
+                            const char *const *expected) {
+        callrole_reply *perms = NULL;
+        size_t n_expected = 0, allowed = 0, n;
+
+        for (const char *const *e = expected; *e; e++)
+                n_expected++;
+        _assert_int_equal(pt_call(c, &perms, "permission.list", NULL), 0, file, line);
+        n = callrole_reply_n_records(perms);
+        for (size_t i = 0; i < n; i++) {
+                const char *p = callrole_record_get(callrole_reply_record(perms, i), "name");
+                if (in_list(expected, p)) {
+                        pt_check_at(file, line, c, user, p, account, NULL, true, CALLROLE_REASON_NONE, NULL);
+                        allowed++;
+                } else
+                        pt_check_at(file, line, c, user, p, account, NULL, false, CALLROLE_REASON_NOT_GRANTED, NULL);
+        }
+        callrole_reply_free(perms);
+        _assert_int_equal(allowed, n_expected, file, line);   /* every expected permission exists */
+        return n;
 }
 
 int pt_ctl(char **ret_out, char **ret_err, const char *arg, ...) {

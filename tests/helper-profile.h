@@ -2,8 +2,9 @@
  * helper-profile.h: what the profile conformance tests
  * (tests/test-profile-*.c) share: one real callroled per test program
  * (helper-daemon.h), clients acting as the administrator or --as a user,
- * checks stated as ALLOW/DENY lines, and refusals that must name what is
- * wrong and leave everything as it was.
+ * checks stated as ALLOW/DENY lines, the role table and the permissions of
+ * a role checked whole, and refusals that must name what is wrong and leave
+ * everything as it was.
  *
  * Every assertion reports the caller's file and line, so a failing line of
  * a long table of checks is found at once.
@@ -22,6 +23,12 @@ extern TestDaemon pt_daemon;
  * removes its folder. */
 int pt_start(void);
 void pt_stop(void);
+/* The same for a group whose tests act through one administrator's client
+ * (pt_client(NULL)): pt_start_admin() returns it, or NULL if the daemon did
+ * not start; pt_stop_admin() frees *admin, sets it to NULL and returns 0, so
+ * it can end a group teardown. */
+callrole *pt_start_admin(void);
+int pt_stop_admin(callrole **admin);
 
 /* A client of pt_daemon: the administrator (as_user NULL) or acting with
  * as_user's authority (--as). */
@@ -72,6 +79,27 @@ bool pt_user_listed(callrole *c, const char *user);
 /* Field key of user's membership in account (NULL: the first record), list
  * values joined with ','; malloc'ed; NULL if there is no such membership. */
 char *pt_user_field(callrole *c, const char *user, const char *account, const char *key);
+
+/* A role as a profile defines it: id, title, rank and agency-only ("yes" or
+ * "no"; NULL: not checked). */
+typedef struct PtRole {
+        const char *id, *title, *rank, *agency_only;
+} PtRole;
+/* role.list of account through c lists exactly the n roles of want, each
+ * with its title, rank and agency-only. */
+void pt_assert_roles_at(const char *file, int line, callrole *c, const char *account, const PtRole *want, size_t n);
+#define ASSERT_ROLES(c, account, want) \
+        pt_assert_roles_at(__FILE__, __LINE__, (c), (account), (want), sizeof(want) / sizeof((want)[0]))
+
+/* Every permission of the catalogue (permission.list through c) is ALLOWed
+ * to user in account (NULL: the user's only one) exactly when it is in the
+ * NULL-terminated list expected, and DENYed as not granted otherwise; no
+ * resource attributes.  Every expected permission must be in the
+ * catalogue.  Returns the size of the catalogue. */
+size_t pt_expect_exactly_at(const char *file, int line, callrole *c, const char *user, const char *account,
+                            const char *const *expected);
+#define EXPECT_EXACTLY(c, user, account, expected) \
+        pt_expect_exactly_at(__FILE__, __LINE__, (c), (user), (account), (expected))
 
 /* callrolectl against pt_daemon; stdout/stderr malloc'ed (may be NULL). */
 int pt_ctl(char **ret_out, char **ret_err, const char *arg, ...) __attribute__((sentinel));

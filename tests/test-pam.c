@@ -67,8 +67,6 @@
 #include "../pam_module/args.c"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(callrole *, callrole_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(callrole_record *, callrole_record_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(callrole_reply *, callrole_reply_free);
 
 #define MSG_MAX 8
 #define TEXT 512
@@ -280,35 +278,6 @@ static int count_fds(void) {
 
 /* ---- the daemon ---------------------------------------------------------- */
 
-/* METHOD with KEY, VALUE pairs up to a NULL key.  A repeated key adds a
- * value; a NULL value makes an empty list. */
-static int call(callrole *c, const char *method, ...) {
-        _cleanup_(callrole_record_freep) callrole_record *p = NULL;
-        _cleanup_(callrole_reply_freep) callrole_reply *rep = NULL;
-        const char *k, *v;
-        va_list ap;
-        int r;
-
-        r = callrole_record_new(&p);
-        if (r < 0)
-                return r;
-        va_start(ap, method);
-        while ((k = va_arg(ap, const char *))) {
-                v = va_arg(ap, const char *);
-                r = callrole_record_add(p, k, v);
-                if (r < 0)
-                        break;
-        }
-        va_end(ap);
-        if (r < 0)
-                return r;
-        r = callrole_call(c, method, p, &rep);
-        if (r < 0)
-                fprintf(stderr, "test-pam: %s failed: %s: %s\n", method, callrole_strerror(r),
-                        callrole_last_error(c) ? callrole_last_error(c) : "");
-        return r;
-}
-
 static void print_daemon_log(void) {
         char line[1024];
         FILE *f = fopen(T.daemon.log, "re");
@@ -343,27 +312,28 @@ static int populate(void) {
         if (callrole_new(&c) < 0 || callrole_set_socket(c, T.socket) < 0)
                 return -1;
 
-        r = call(c, "account.add", "name", "default", NULL);
+        r = test_daemon_call(c, "account.add", "name", "default", NULL);
         if (r < 0 && r != -EEXIST)
                 return -1;
-        if (call(c, "account.add", "name", "acme", NULL) < 0)
+        if (test_daemon_call(c, "account.add", "name", "acme", NULL) < 0)
                 return -1;
 
-        if (call(c, "role.add", "role", "agent", "rank", "10", "title", "Call Agent", "grants", "login",
-                 "grants", "softphone.use", NULL) < 0 ||
-            call(c, "role.add", "role", "billing-manager", "rank", "30", "title", "Billing Manager", "grants",
-                 "login", "grants", "billing.invoices.view", NULL) < 0 ||
-            call(c, "role.add", "role", "no-access", "rank", "0", "title", "No Access", "grants", NULL, NULL) < 0 ||
-            call(c, "role.add", "role", "agent", "rank", "10", "title", "Call Agent", "account", "acme", "grants",
-                 "login", "grants", "softphone.use", NULL) < 0)
+        if (test_daemon_call(c, "role.add", "role", "agent", "rank", "10", "title", "Call Agent", "grants", "login",
+                             "grants", "softphone.use", NULL) < 0 ||
+            test_daemon_call(c, "role.add", "role", "billing-manager", "rank", "30", "title", "Billing Manager",
+                             "grants", "login", "grants", "billing.invoices.view", NULL) < 0 ||
+            test_daemon_call(c, "role.add", "role", "no-access", "rank", "0", "title", "No Access", "grants", NULL,
+                             NULL) < 0 ||
+            test_daemon_call(c, "role.add", "role", "agent", "rank", "10", "title", "Call Agent", "account", "acme",
+                             "grants", "login", "grants", "softphone.use", NULL) < 0)
                 return -1;
 
-        if (call(c, "user.add", "name", "alice", "role", "agent", "display-name", "Alice", NULL) < 0 ||
-            call(c, "user.add", "name", "bob", "role", "billing-manager", NULL) < 0 ||
-            call(c, "user.add", "name", "nora", "role", "no-access", NULL) < 0 ||
-            call(c, "user.add", "name", "dave", "role", "agent", "enabled", "no", NULL) < 0 ||
-            call(c, "user.add", "name", "erin", "role", "agent", "account", "default", NULL) < 0 ||
-            call(c, "user.add", "name", "erin", "role", "agent", "account", "acme", NULL) < 0)
+        if (test_daemon_call(c, "user.add", "name", "alice", "role", "agent", "display-name", "Alice", NULL) < 0 ||
+            test_daemon_call(c, "user.add", "name", "bob", "role", "billing-manager", NULL) < 0 ||
+            test_daemon_call(c, "user.add", "name", "nora", "role", "no-access", NULL) < 0 ||
+            test_daemon_call(c, "user.add", "name", "dave", "role", "agent", "enabled", "no", NULL) < 0 ||
+            test_daemon_call(c, "user.add", "name", "erin", "role", "agent", "account", "default", NULL) < 0 ||
+            test_daemon_call(c, "user.add", "name", "erin", "role", "agent", "account", "acme", NULL) < 0)
                 return -1;
         return 0;
 }
@@ -668,6 +638,14 @@ static void test_accounts(void **state) {
         assert_string_equal(res.t.text[0], "callrole: user 'alice' has no role in account 'acme'");
 }
 
+/* The modes of the folders on the way to the daemon's socket and the
+ * service files. */
+static void set_folder_modes(mode_t mode) {
+        assert_int_equal(chmod(T.daemon.dir, mode), 0);
+        assert_int_equal(chmod(T.dir, mode), 0);
+        assert_int_equal(chmod(T.confdir, mode), 0);
+}
+
 /* A peer that is neither administrator nor query group nor the user asked
  * about is refused by the daemon: a system error, not a verdict. */
 static void test_peer_not_allowed(void **state) {
@@ -682,9 +660,7 @@ static void test_peer_not_allowed(void **state) {
         write_probe(service, sizeof service, OP_ACCOUNT, args);
         assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
         /* The socket and the service files must be reachable by the other uid. */
-        assert_int_equal(chmod(T.daemon.dir, 0755), 0);
-        assert_int_equal(chmod(T.dir, 0755), 0);
-        assert_int_equal(chmod(T.confdir, 0755), 0);
+        set_folder_modes(0755);
 
         pid = fork();
         assert_true(pid >= 0);
@@ -701,9 +677,7 @@ static void test_peer_not_allowed(void **state) {
         assert_int_equal(read(pipefd[0], &code, sizeof code), (ssize_t) sizeof code);
         close(pipefd[0]);
         assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_int_equal(chmod(T.daemon.dir, 0700), 0);
-        assert_int_equal(chmod(T.dir, 0700), 0);
-        assert_int_equal(chmod(T.confdir, 0700), 0);
+        set_folder_modes(0700);
         assert_int_equal(code, PAM_SYSTEM_ERR);
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "callrole-wire.h"
+#include "helper-model.h"
 #include "macro.h"
 #include "model.h"
 #include "policy.h"
@@ -32,99 +33,68 @@
 
 /* ---- building models ---------------------------------------------------- */
 
-static char *xstrdup(const char *s) {
-        char *c;
-        if (!s)
-                return NULL;
-        c = strdup(s);
-        assert_non_null(c);
-        return c;
-}
-
-/* strv from a comma-separated list; NULL or "" gives NULL. */
-static char **sv(const char *csv) {
-        _cleanup_free_ char *copy = NULL;
-        char **l = NULL, *save = NULL;
-
-        if (isempty(csv))
-                return NULL;
-        copy = xstrdup(csv);
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-                assert_int_equal(strv_extend(&l, t), 0);
-        return l;
-}
-
-#define GROW(arr, n)                                                             \
-        ({                                                                       \
-                __typeof__(arr) _g = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
-                assert_non_null(_g);                                             \
-                (arr) = _g;                                                      \
-                memset(&(arr)[(n)], 0, sizeof(*(arr)));                          \
-                &(arr)[(n)++];                                                   \
-        })
-
 static void add_permission(Model *m, const char *name) {
-        ModelPermission *p = GROW(m->permissions, m->n_permissions);
-        p->name = xstrdup(name);
-        p->description = xstrdup("a permission");
+        ModelPermission *p = TEST_GROW(m->permissions, m->n_permissions);
+        p->name = test_strdup(name);
+        p->description = test_strdup("a permission");
         p->builtin = true;
 }
 
 static ModelAccount *add_account(Model *m, const char *name, const char *parent, const char *plan, int64_t seats,
                                  const char *hidden, const char *attrs) {
-        ModelAccount *a = GROW(m->accounts, m->n_accounts);
-        a->name = xstrdup(name);
-        a->parent = xstrdup(parent);
-        a->plan = xstrdup(plan);
+        ModelAccount *a = TEST_GROW(m->accounts, m->n_accounts);
+        a->name = test_strdup(name);
+        a->parent = test_strdup(parent);
+        a->plan = test_strdup(plan);
         a->seats = seats;
-        a->hidden = sv(hidden);
-        a->attrs = sv(attrs);
+        a->hidden = test_strv_split(hidden);
+        a->attrs = test_strv_split(attrs);
         return a;
 }
 
 static void add_plan(Model *m, const char *name, const char *features) {
-        ModelPlan *p = GROW(m->plans, m->n_plans);
-        p->name = xstrdup(name);
-        p->features = sv(features);
+        ModelPlan *p = TEST_GROW(m->plans, m->n_plans);
+        p->name = test_strdup(name);
+        p->features = test_strv_split(features);
 }
 
 static void add_role(Model *m, const char *account, const char *id, const char *title, int64_t rank,
                      const char *grants) {
-        ModelRole *r = GROW(m->roles, m->n_roles);
-        _cleanup_strv_free_ char **l = sv(grants);
+        ModelRole *r = TEST_GROW(m->roles, m->n_roles);
+        _cleanup_strv_free_ char **l = test_strv_split(grants);
 
-        r->account = xstrdup(account);
-        r->id = xstrdup(id);
-        r->title = xstrdup(title);
+        r->account = test_strdup(account);
+        r->id = test_strdup(id);
+        r->title = test_strdup(title);
         r->rank = rank;
         for (char **g = l; g && *g; g++) {
-                ModelGrant *mg = GROW(r->grants, r->n_grants);
+                ModelGrant *mg = TEST_GROW(r->grants, r->n_grants);
                 _cleanup_free_ char *err = NULL;
                 assert_int_equal(grant_parse(*g, mg, &err), 0);
         }
 }
 
 static void add_rule(Model *m, const char *account, const char *if_pattern, const char *requires_pattern) {
-        ModelRule *r = GROW(m->rules, m->n_rules);
-        r->account = xstrdup(account);
-        r->if_pattern = xstrdup(if_pattern);
-        r->requires_pattern = xstrdup(requires_pattern);
+        ModelRule *r = TEST_GROW(m->rules, m->n_rules);
+        r->account = test_strdup(account);
+        r->if_pattern = test_strdup(if_pattern);
+        r->requires_pattern = test_strdup(requires_pattern);
 }
 
 static ModelUser *add_user(Model *m, const char *name, const char *display_name, bool enabled) {
-        ModelUser *u = GROW(m->users, m->n_users);
-        u->name = xstrdup(name);
-        u->display_name = xstrdup(display_name);
+        ModelUser *u = TEST_GROW(m->users, m->n_users);
+        u->name = test_strdup(name);
+        u->display_name = test_strdup(display_name);
         u->enabled = enabled;
         return u;
 }
 
 static ModelMembership *add_membership(ModelUser *u, const char *account, const char *role_account,
                                        const char *role) {
-        ModelMembership *mm = GROW(u->memberships, u->n_memberships);
-        mm->account = xstrdup(account);
-        mm->role_account = xstrdup(role_account);
-        mm->role = xstrdup(role);
+        ModelMembership *mm = TEST_GROW(u->memberships, u->n_memberships);
+        mm->account = test_strdup(account);
+        mm->role_account = test_strdup(role_account);
+        mm->role = test_strdup(role);
         return mm;
 }
 
@@ -188,9 +158,9 @@ static Model *fixture_model(void) {
         add_membership(add_user(m, "bob", NULL, true), "default", NULL, "admin");
         add_membership(add_user(m, "carol", NULL, true), "default", NULL, "call-agent");
         mm = add_membership(add_user(m, "dave", NULL, true), "default", NULL, "supervisor");
-        mm->groups = sv("g1,g2");
-        mm->ivrs = sv("i1");
-        mm->acg = sv("a1");
+        mm->groups = test_strv_split("g1,g2");
+        mm->ivrs = test_strv_split("i1");
+        mm->acg = test_strv_split("a1");
         add_membership(add_user(m, "sam", NULL, true), "default", NULL, "supervisor");
         add_membership(add_user(m, "erin", NULL, false), "default", NULL, "call-agent");
         u = add_user(m, "frank", NULL, true);
@@ -203,7 +173,7 @@ static Model *fixture_model(void) {
         add_membership(add_user(m, "ken", NULL, true), "sub1", "acme", "admin");
         add_membership(add_user(m, "kim", NULL, true), "sub2", "acme", "admin");
         mm = add_membership(add_user(m, "lara", NULL, true), "sub1", "acme", "call-agent");
-        mm->only = sv("login");
+        mm->only = test_strv_split("login");
         u = add_user(m, "mia", NULL, true);
         add_membership(u, "acme", "acme", "call-agent");
         add_membership(u, "sub1", "acme", "admin");
@@ -302,7 +272,7 @@ static void attrs_parse(AttrList *l, const char *attrs) {
         *l = (AttrList) {};
         if (!attrs)
                 return;
-        l->buf = xstrdup(attrs);
+        l->buf = test_strdup(attrs);
         for (char *t = strtok_r(l->buf, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
                 char *eq = strchr(t, '=');
                 assert_non_null(eq);
@@ -313,17 +283,26 @@ static void attrs_parse(AttrList *l, const char *attrs) {
         }
 }
 
+/* policy_check() with attrs written "key=value;key=value" (NULL: none). */
+static int check_with_attrs(const Snapshot *snap, const Peer *peer, const char *user, const char *perm,
+                            const char *account, const char *attrs, struct cr_decision *d, char **err) {
+        AttrList l;
+        int r;
+
+        attrs_parse(&l, attrs);
+        r = policy_check(snap, peer, user, perm, account, l.keys, l.values, l.n, d, err);
+        free(l.buf);
+        return r;
+}
+
 static void check_at(int line, const Snapshot *snap, const Peer *peer, const char *user, const char *perm,
                      const char *account, const char *attrs, bool allowed, int reason, const char *role,
                      const char *acct, const char *detail) {
         struct cr_decision d = {};
         _cleanup_free_ char *err = NULL;
-        AttrList l;
         int r;
 
-        attrs_parse(&l, attrs);
-        r = policy_check(snap, peer, user, perm, account, l.keys, l.values, l.n, &d, &err);
-        free(l.buf);
+        r = check_with_attrs(snap, peer, user, perm, account, attrs, &d, &err);
         if (r < 0)
                 print_error("policy_check(%s, %s) failed: %d %s\n", user, perm, r, err ? err : "");
         _assert_int_equal(r, 0, __FILE__, line);
@@ -352,12 +331,9 @@ static void check_error_at(int line, const Snapshot *snap, const Peer *peer, con
                            const char *account, const char *attrs, int error, const char *message) {
         struct cr_decision d = { .allowed = true, .reason = 77 };
         _cleanup_free_ char *err = NULL;
-        AttrList l;
         int r;
 
-        attrs_parse(&l, attrs);
-        r = policy_check(snap, peer, user, perm, account, l.keys, l.values, l.n, &d, &err);
-        free(l.buf);
+        r = check_with_attrs(snap, peer, user, perm, account, attrs, &d, &err);
         if (r != error)
                 print_error("policy_check(%s, %s): %d %s\n", user, perm, r, err ? err : "");
         _assert_int_equal(r, error, __FILE__, line);
@@ -389,7 +365,7 @@ static void record_parse(struct cr_record *rec, const char *fields) {
         *rec = (struct cr_record) {};
         if (!fields)
                 return;
-        buf = xstrdup(fields);
+        buf = test_strdup(fields);
         for (char *t = strtok_r(buf, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
                 char *eq = strchr(t, '='), *save2 = NULL;
                 assert_non_null(eq);
@@ -424,7 +400,7 @@ static void authorize_at(int line, const Snapshot *snap, const Peer *peer, int t
 /* "value,value" of one field, "-" if absent */
 static char *field_joined(const struct cr_record *rec, const char *key) {
         const struct cr_field *f = cr_record_field(rec, key);
-        char *s = xstrdup(f ? "" : "-");
+        char *s = test_strdup(f ? "" : "-");
         for (size_t i = 0; f && i < f->n_values; i++) {
                 char *n;
                 assert_true(asprintf(&n, "%s%s%s", s, i ? "," : "", f->values[i]) >= 0);
@@ -436,7 +412,7 @@ static char *field_joined(const struct cr_record *rec, const char *key) {
 
 /* "name,name,..." of the records' `key` fields, in order */
 static char *records_joined(const struct cr_records *l, const char *key) {
-        char *s = xstrdup("");
+        char *s = test_strdup("");
         for (size_t i = 0; i < l->n; i++) {
                 char *n;
                 assert_true(asprintf(&n, "%s%s%s", s, i ? "," : "", cr_record_get(&l->items[i], key)) >= 0);
@@ -628,7 +604,7 @@ static void test_check_agency(void **state) {
 /* One record per line "field=v,v field2=" (fields sorted as emitted), records
  * separated by " | "; "" for none. */
 static char *scope_string(const struct cr_records *l) {
-        char *s = xstrdup("");
+        char *s = test_strdup("");
         for (size_t i = 0; i < l->n; i++) {
                 const struct cr_record *rec = &l->items[i];
                 char *n;

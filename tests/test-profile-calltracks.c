@@ -40,80 +40,36 @@ static const struct {
 static callrole *admin;
 
 static int setup(void **state) {
-        if (pt_start() < 0)
+        admin = pt_start_admin();
+        if (!admin || test_daemon_call(admin, "profile.load", "name", "calltracks", NULL) < 0)
                 return -1;
-        admin = pt_client(NULL);
-        {
-                callrole_record *p = NULL;
-                int r;
-                callrole_record_new(&p);
-                callrole_record_add(p, "name", "calltracks");
-                r = callrole_call(admin, "profile.load", p, NULL);
-                callrole_record_free(p);
-                if (r < 0) {
-                        fprintf(stderr, "profile.load calltracks: %s\n", callrole_last_error(admin));
+        for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
+                if (test_daemon_call(admin, "user.add", "name", people[i].user, "role", people[i].role, NULL) < 0)
                         return -1;
-                }
-        }
-        for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
-                callrole_record *p = NULL;
-                int r;
-                callrole_record_new(&p);
-                callrole_record_add(p, "name", people[i].user);
-                callrole_record_add(p, "role", people[i].role);
-                r = callrole_call(admin, "user.add", p, NULL);
-                callrole_record_free(p);
-                if (r < 0) {
-                        fprintf(stderr, "user.add %s: %s\n", people[i].user, callrole_last_error(admin));
-                        return -1;
-                }
-        }
         return 0;
 }
 
 static int teardown(void **state) {
-        admin = callrole_free(admin);
-        pt_stop();
-        return 0;
+        return pt_stop_admin(&admin);
 }
 
 /* The role ids are fixed: scripts rely on them. */
 static void test_role_ids(void **state) {
-        static const struct {
-                const char *id, *title;
-                const char *rank;
-        } roles[] = {
-                { "calls-only", "Calls Only", "10" },
-                { "view-inbound-calls-only", "View Inbound Calls Only", "10" },
-                { "view-outbound-calls-only", "View Outbound Calls Only", "10" },
-                { "receptionist", "Receptionist", "10" },
-                { "reporting-only", "Reporting Only", "10" },
-                { "read-only", "Read Only", "20" },
-                { "read-write", "Read/Write", "30" },
-                { "local-manager", "Local Manager", "40" },
-                { "customer-local-admin", "Customer Local Admin", "50" },
-                { "customer-super-admin", "Customer Super Admin", "60" },
-                { "no-access", "No Access", "0" },
+        static const PtRole roles[] = {
+                { "calls-only", "Calls Only", "10", "no" },
+                { "view-inbound-calls-only", "View Inbound Calls Only", "10", "no" },
+                { "view-outbound-calls-only", "View Outbound Calls Only", "10", "no" },
+                { "receptionist", "Receptionist", "10", "no" },
+                { "reporting-only", "Reporting Only", "10", "no" },
+                { "read-only", "Read Only", "20", "no" },
+                { "read-write", "Read/Write", "30", "no" },
+                { "local-manager", "Local Manager", "40", "no" },
+                { "customer-local-admin", "Customer Local Admin", "50", "no" },
+                { "customer-super-admin", "Customer Super Admin", "60", "no" },
+                { "no-access", "No Access", "0", "no" },
         };
-        callrole_reply *rep = NULL;
 
-        assert_int_equal(pt_call(admin, &rep, "role.list", "account", "default", NULL), 0);
-        assert_int_equal(callrole_reply_n_records(rep), sizeof(roles) / sizeof(roles[0]));
-        for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-                bool found = false;
-                for (size_t j = 0; j < callrole_reply_n_records(rep); j++) {
-                        const callrole_record *r = callrole_reply_record(rep, j);
-                        if (strcmp(callrole_record_get(r, "role"), roles[i].id) != 0)
-                                continue;
-                        found = true;
-                        assert_string_equal(callrole_record_get(r, "title"), roles[i].title);
-                        assert_string_equal(callrole_record_get(r, "rank"), roles[i].rank);
-                        assert_string_equal(callrole_record_get(r, "agency-only"), "no");
-                }
-                if (!found)
-                        fail_msg("role %s missing", roles[i].id);
-        }
-        callrole_reply_free(rep);
+        ASSERT_ROLES(admin, "default", roles);
 }
 
 /* "NO ACCESS to the Calltracks web interface ... A user MUST exist before
@@ -211,42 +167,13 @@ static void test_reporting_only(void **state) {
         DENY(admin, "rep", "reports.edit", NULL, NULL, CALLROLE_REASON_NOT_GRANTED, NULL);
 }
 
-static bool in_list(const char *const *l, const char *s) {
-        for (; *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
-}
-
-/* Every permission of the catalogue: allowed exactly when it is in
- * expected. */
-static void expect_exactly(const char *user, const char *const *expected) {
-        callrole_reply *perms = NULL;
-        size_t allowed = 0;
-
-        assert_int_equal(pt_call(admin, &perms, "permission.list", NULL), 0);
-        assert_true(callrole_reply_n_records(perms) > 30);
-        for (size_t i = 0; i < callrole_reply_n_records(perms); i++) {
-                const char *p = callrole_record_get(callrole_reply_record(perms, i), "name");
-                if (in_list(expected, p)) {
-                        ALLOW(admin, user, p, NULL, NULL);
-                        allowed++;
-                } else
-                        DENY(admin, user, p, NULL, NULL, CALLROLE_REASON_NOT_GRANTED, NULL);
-        }
-        callrole_reply_free(perms);
-        for (const char *const *e = expected; *e; e++)
-                allowed--;
-        assert_int_equal(allowed, 0); /* every expected permission exists */
-}
-
 /* "see individual calls as well as run reports. They cannot make any
  * changes." */
 static void test_read_only(void **state) {
         static const char *const ro[] = { "login", "calls.view", "calls.listen", "reports.view_tab",
                                           "reports.summary.view", "reports.adverts.view",
                                           "reports.missed_opportunities.view", NULL };
-        expect_exactly("ro", ro);
+        assert_true(EXPECT_EXACTLY(admin, "ro", NULL, ro) > 30);
 }
 
 /* "create Calltracks adverts to obtain a new phone number, create and
@@ -256,7 +183,7 @@ static void test_read_write(void **state) {
                                           "reports.summary.view", "reports.adverts.view",
                                           "reports.missed_opportunities.view", "adverts.edit", "prospects.edit",
                                           "numbers.request", NULL };
-        expect_exactly("rw", rw);
+        assert_true(EXPECT_EXACTLY(admin, "rw", NULL, rw) > 30);
 }
 
 /* The admin roles create users, ranked Local Manager < Customer Local Admin

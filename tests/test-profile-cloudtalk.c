@@ -23,72 +23,35 @@
 
 static callrole *admin;
 
-static int call_ok(const char *method, ...) __attribute__((sentinel));
-static int call_ok(const char *method, ...) {
-        callrole_record *p = NULL;
-        const char *k;
-        va_list ap;
-        int r;
-
-        callrole_record_new(&p);
-        va_start(ap, method);
-        while ((k = va_arg(ap, const char *)))
-                callrole_record_add(p, k, va_arg(ap, const char *));
-        va_end(ap);
-        r = callrole_call(admin, method, p, NULL);
-        callrole_record_free(p);
-        if (r < 0)
-                fprintf(stderr, "%s: %s\n", method, callrole_last_error(admin));
-        return r;
-}
-
 static int setup(void **state) {
-        if (pt_start() < 0)
-                return -1;
-        admin = pt_client(NULL);
-        if (call_ok("account.add", "name", "co", NULL) < 0 ||
-            call_ok("profile.load", "name", "cloudtalk", "account", "co", NULL) < 0 ||
-            call_ok("account.add", "name", "cp", NULL) < 0 ||
-            call_ok("profile.load", "name", "cloudtalk", "account", "cp", NULL) < 0 ||
-            call_ok("user.add", "name", "ag", "role", "agent", "account", "co", NULL) < 0 ||
-            call_ok("user.add", "name", "an", "role", "analyst", "account", "co", NULL) < 0 ||
-            call_ok("user.add", "name", "su", "role", "supervisor", "account", "co", NULL) < 0 ||
-            call_ok("user.add", "name", "ad", "role", "admin", "account", "co", NULL) < 0 ||
-            call_ok("user.add", "name", "ad-p", "role", "admin", "account", "cp", NULL) < 0 ||
-            call_ok("user.add", "name", "pa", "role", "admin-partner", "account", "cp", NULL) < 0 ||
-            call_ok("user.add", "name", "ag-p", "role", "agent", "account", "cp", NULL) < 0)
+        admin = pt_start_admin();
+        if (!admin ||
+            test_daemon_call(admin, "account.add", "name", "co", NULL) < 0 ||
+            test_daemon_call(admin, "profile.load", "name", "cloudtalk", "account", "co", NULL) < 0 ||
+            test_daemon_call(admin, "account.add", "name", "cp", NULL) < 0 ||
+            test_daemon_call(admin, "profile.load", "name", "cloudtalk", "account", "cp", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "ag", "role", "agent", "account", "co", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "an", "role", "analyst", "account", "co", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "su", "role", "supervisor", "account", "co", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "ad", "role", "admin", "account", "co", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "ad-p", "role", "admin", "account", "cp", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "pa", "role", "admin-partner", "account", "cp", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "ag-p", "role", "agent", "account", "cp", NULL) < 0)
                 return -1;
         return 0;
 }
 
 static int teardown(void **state) {
-        admin = callrole_free(admin);
-        pt_stop();
-        return 0;
+        return pt_stop_admin(&admin);
 }
 
 static void test_role_ids(void **state) {
-        static const char *const ids[][3] = {
+        static const PtRole roles[] = {
                 { "agent", "Agent", "10" },        { "analyst", "Analyst", "20" }, { "supervisor", "Supervisor", "30" },
                 { "admin", "Admin", "50" },        { "admin-partner", "Admin Partner", "60" },
         };
-        callrole_reply *rep = NULL;
 
-        assert_int_equal(pt_call(admin, &rep, "role.list", "account", "co", NULL), 0);
-        assert_int_equal(callrole_reply_n_records(rep), 5);
-        for (size_t i = 0; i < 5; i++) {
-                bool found = false;
-                for (size_t j = 0; j < 5; j++) {
-                        const callrole_record *r = callrole_reply_record(rep, j);
-                        if (strcmp(callrole_record_get(r, "role"), ids[i][0]) != 0)
-                                continue;
-                        found = true;
-                        assert_string_equal(callrole_record_get(r, "title"), ids[i][1]);
-                        assert_string_equal(callrole_record_get(r, "rank"), ids[i][2]);
-                }
-                assert_true(found);
-        }
-        callrole_reply_free(rep);
+        ASSERT_ROLES(admin, "co", roles);
 }
 
 /* Cells: Y granted; A granted within the user's own (assigned) campaigns;

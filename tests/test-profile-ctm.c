@@ -46,57 +46,35 @@ static const struct {
         { "sadmin", "administrator", "solo", NULL },
 };
 
-static int call_ok(const char *method, ...) __attribute__((sentinel));
-static int call_ok(const char *method, ...) {
-        callrole_record *p = NULL;
-        const char *k;
-        va_list ap;
-        int r;
-
-        callrole_record_new(&p);
-        va_start(ap, method);
-        while ((k = va_arg(ap, const char *)))
-                callrole_record_add(p, k, va_arg(ap, const char *));
-        va_end(ap);
-        r = callrole_call(admin, method, p, NULL);
-        callrole_record_free(p);
-        if (r < 0)
-                fprintf(stderr, "%s: %s\n", method, callrole_last_error(admin));
-        return r;
-}
-
 static int setup(void **state) {
-        if (pt_start() < 0)
-                return -1;
-        admin = pt_client(NULL);
-        if (call_ok("account.add", "name", "ag", "attrs", "kind=agency", "attrs", "billing=agency", NULL) < 0 ||
-            call_ok("profile.load", "name", "ctm", "account", "ag", NULL) < 0 ||
-            call_ok("account.set", "name", "ag", "plan", "growth", NULL) < 0 ||
-            call_ok("account.add", "name", "sub1", "parent", "ag", "attrs", "billing=customer", NULL) < 0 ||
-            call_ok("account.add", "name", "sub2", "parent", "ag", NULL) < 0 ||
-            call_ok("account.add", "name", "solo", "attrs", "billing=customer", NULL) < 0 ||
-            call_ok("profile.load", "name", "ctm", "account", "solo", NULL) < 0 ||
-            call_ok("account.set", "name", "solo", "plan", "starter", NULL) < 0)
+        admin = pt_start_admin();
+        if (!admin ||
+            test_daemon_call(admin, "account.add", "name", "ag", "attrs", "kind=agency", "attrs", "billing=agency",
+                             NULL) < 0 ||
+            test_daemon_call(admin, "profile.load", "name", "ctm", "account", "ag", NULL) < 0 ||
+            test_daemon_call(admin, "account.set", "name", "ag", "plan", "growth", NULL) < 0 ||
+            test_daemon_call(admin, "account.add", "name", "sub1", "parent", "ag", "attrs", "billing=customer",
+                             NULL) < 0 ||
+            test_daemon_call(admin, "account.add", "name", "sub2", "parent", "ag", NULL) < 0 ||
+            test_daemon_call(admin, "account.add", "name", "solo", "attrs", "billing=customer", NULL) < 0 ||
+            test_daemon_call(admin, "profile.load", "name", "ctm", "account", "solo", NULL) < 0 ||
+            test_daemon_call(admin, "account.set", "name", "solo", "plan", "starter", NULL) < 0)
                 return -1;
         for (size_t i = 0; i < sizeof(people) / sizeof(people[0]); i++)
-                if ((people[i].acg ? call_ok("user.add", "name", people[i].user, "role", people[i].role, "account",
-                                             people[i].account, "acg", people[i].acg, NULL)
-                                   : call_ok("user.add", "name", people[i].user, "role", people[i].role, "account",
-                                             people[i].account, NULL)) < 0)
+                if ((people[i].acg ? test_daemon_call(admin, "user.add", "name", people[i].user, "role", people[i].role,
+                                                      "account", people[i].account, "acg", people[i].acg, NULL)
+                                   : test_daemon_call(admin, "user.add", "name", people[i].user, "role", people[i].role,
+                                                      "account", people[i].account, NULL)) < 0)
                         return -1;
         return 0;
 }
 
 static int teardown(void **state) {
-        admin = callrole_free(admin);
-        pt_stop();
-        return 0;
+        return pt_stop_admin(&admin);
 }
 
 static void test_role_ids(void **state) {
-        static const struct {
-                const char *id, *title, *rank, *agency_only;
-        } roles[] = {
+        static const PtRole roles[] = {
                 { "call-agent", "Call Agent", "10", "no" },
                 { "billing-manager", "Billing Manager", "15", "no" },
                 { "call-manager", "Call Manager", "20", "no" },
@@ -106,25 +84,8 @@ static void test_role_ids(void **state) {
                 { "administrator", "Administrator", "70", "no" },
                 { "agency-administrator", "Agency Administrator", "90", "yes" },
         };
-        callrole_reply *rep = NULL;
 
-        assert_int_equal(pt_call(admin, &rep, "role.list", "account", "ag", NULL), 0);
-        assert_int_equal(callrole_reply_n_records(rep), sizeof(roles) / sizeof(roles[0]));
-        for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-                bool found = false;
-                for (size_t j = 0; j < callrole_reply_n_records(rep); j++) {
-                        const callrole_record *r = callrole_reply_record(rep, j);
-                        if (strcmp(callrole_record_get(r, "role"), roles[i].id) != 0)
-                                continue;
-                        found = true;
-                        assert_string_equal(callrole_record_get(r, "title"), roles[i].title);
-                        assert_string_equal(callrole_record_get(r, "rank"), roles[i].rank);
-                        assert_string_equal(callrole_record_get(r, "agency-only"), roles[i].agency_only);
-                }
-                if (!found)
-                        fail_msg("role %s missing", roles[i].id);
-        }
-        callrole_reply_free(rep);
+        ASSERT_ROLES(admin, "ag", roles);
 }
 
 /* "Call agents can view activities (calls, texts, forms, and chats)

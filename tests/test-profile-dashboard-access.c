@@ -30,108 +30,44 @@ static const char *const everything[] = {
         "integrations.edit", "action_logs.view", "brands.edit",    "settings.edit",    NULL,
 };
 
-static int call_ok(const char *method, ...) __attribute__((sentinel));
-static int call_ok(const char *method, ...) {
-        callrole_record *p = NULL;
-        const char *k;
-        va_list ap;
-        int r;
-
-        callrole_record_new(&p);
-        va_start(ap, method);
-        while ((k = va_arg(ap, const char *)))
-                callrole_record_add(p, k, va_arg(ap, const char *));
-        va_end(ap);
-        r = callrole_call(admin, method, p, NULL);
-        callrole_record_free(p);
-        if (r < 0)
-                fprintf(stderr, "%s: %s\n", method, callrole_last_error(admin));
-        return r;
-}
-
 static int setup(void **state) {
-        if (pt_start() < 0)
-                return -1;
-        admin = pt_client(NULL);
-        if (call_ok("account.add", "name", "da", NULL) < 0 ||
-            call_ok("profile.load", "name", "dashboard-access", "account", "da", NULL) < 0 ||
-            call_ok("user.add", "name", "sa", "role", "superadministrator", "account", "da", NULL) < 0 ||
-            call_ok("user.add", "name", "a1", "role", "admin", "account", "da", NULL) < 0 ||
-            call_ok("user.add", "name", "a2", "role", "admin", "account", "da", NULL) < 0 ||
-            call_ok("user.add", "name", "sv", "role", "supervisor", "account", "da", "groups", "sales", "groups",
-                    "support", "ivrs", "main", NULL) < 0 ||
-            call_ok("user.add", "name", "sv2", "role", "supervisor", "account", "da", "groups", "sales", "ivrs",
-                    "main", "only", "login", "only", "activity.view", "only", "logs.view", NULL) < 0 ||
-            call_ok("user.add", "name", "acc", "role", "accountant", "account", "da", NULL) < 0 ||
-            call_ok("user.add", "name", "tech", "role", "technical", "account", "da", NULL) < 0 ||
-            call_ok("user.add", "name", "nr", "role", "no-rights", "account", "da", NULL) < 0)
+        admin = pt_start_admin();
+        if (!admin ||
+            test_daemon_call(admin, "account.add", "name", "da", NULL) < 0 ||
+            test_daemon_call(admin, "profile.load", "name", "dashboard-access", "account", "da", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "sa", "role", "superadministrator", "account", "da",
+                             NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "a1", "role", "admin", "account", "da", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "a2", "role", "admin", "account", "da", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "sv", "role", "supervisor", "account", "da", "groups", "sales",
+                             "groups", "support", "ivrs", "main", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "sv2", "role", "supervisor", "account", "da", "groups", "sales",
+                             "ivrs", "main", "only", "login", "only", "activity.view", "only", "logs.view", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "acc", "role", "accountant", "account", "da", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "tech", "role", "technical", "account", "da", NULL) < 0 ||
+            test_daemon_call(admin, "user.add", "name", "nr", "role", "no-rights", "account", "da", NULL) < 0)
                 return -1;
         return 0;
 }
 
 static int teardown(void **state) {
-        admin = callrole_free(admin);
-        pt_stop();
-        return 0;
-}
-
-static bool in_list(const char *const *l, const char *s) {
-        for (; *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
-}
-
-/* Every permission of the catalogue: allowed exactly when in expected
- * (checked without resource attributes). */
-static void expect_exactly(const char *user, const char *const *expected) {
-        callrole_reply *perms = NULL;
-        size_t n_expected = 0, allowed = 0;
-
-        for (const char *const *e = expected; *e; e++)
-                n_expected++;
-        assert_int_equal(pt_call(admin, &perms, "permission.list", NULL), 0);
-        for (size_t i = 0; i < callrole_reply_n_records(perms); i++) {
-                const char *p = callrole_record_get(callrole_reply_record(perms, i), "name");
-                if (in_list(expected, p)) {
-                        ALLOW(admin, user, p, "da", NULL);
-                        allowed++;
-                } else
-                        DENY(admin, user, p, "da", NULL, CALLROLE_REASON_NOT_GRANTED, NULL);
-        }
-        callrole_reply_free(perms);
-        assert_int_equal(allowed, n_expected);
+        return pt_stop_admin(&admin);
 }
 
 static void test_role_ids(void **state) {
-        static const char *const ids[][3] = {
+        static const PtRole roles[] = {
                 { "no-rights", "No rights", "0" },     { "accountant", "Accountant", "30" },
                 { "supervisor", "Supervisor", "30" },  { "technical", "Technical", "30" },
                 { "admin", "Admin", "50" },            { "superadministrator", "Superadministrator", "100" },
         };
-        callrole_reply *rep = NULL;
 
-        assert_int_equal(pt_call(admin, &rep, "role.list", "account", "da", NULL), 0);
-        assert_int_equal(callrole_reply_n_records(rep), 6);
-        for (size_t i = 0; i < 6; i++) {
-                bool found = false;
-                for (size_t j = 0; j < 6; j++) {
-                        const callrole_record *r = callrole_reply_record(rep, j);
-                        if (strcmp(callrole_record_get(r, "role"), ids[i][0]) != 0)
-                                continue;
-                        found = true;
-                        assert_string_equal(callrole_record_get(r, "title"), ids[i][1]);
-                        assert_string_equal(callrole_record_get(r, "rank"), ids[i][2]);
-                }
-                assert_true(found);
-        }
-        callrole_reply_free(rep);
+        ASSERT_ROLES(admin, "da", roles);
 }
 
 /* "Admin ... full access to the Dashboard with no restrictions." */
 static void test_admin_full_access(void **state) {
-        expect_exactly("sa", everything);
-        expect_exactly("a1", everything);
+        EXPECT_EXACTLY(admin, "sa", "da", everything);
+        EXPECT_EXACTLY(admin, "a1", "da", everything);
         ALLOW(admin, "a1", "activity.view", "da", "group=anything;ivr=anything");
 }
 
@@ -254,7 +190,7 @@ static void test_page_options(void **state) {
  * download invoices". */
 static void test_accountant(void **state) {
         static const char *const acc[] = { "login", "billing.credits.add", "billing.invoices.view", NULL };
-        expect_exactly("acc", acc);
+        EXPECT_EXACTLY(admin, "acc", "da", acc);
 }
 
 /* "only have access to the 'Configuration,' 'Developer,' and 'Integrations'
@@ -270,7 +206,7 @@ static void test_technical(void **state) {
         };
         callrole *t = pt_client("tech");
 
-        expect_exactly("tech", tech);
+        EXPECT_EXACTLY(admin, "tech", "da", tech);
         /* Creating users: without dashboard rights; granting a dashboard
          * role is the Admin's. */
         MUST(t, "user.add", "name", "da-made", "role", "no-rights", "account", "da", NULL);
@@ -290,7 +226,7 @@ static void test_no_rights(void **state) {
         assert_string_equal(v, "no-rights");
         free(v);
         DENY(admin, "nr", "login", "da", NULL, CALLROLE_REASON_NOT_GRANTED, "role 'No rights' does not grant login");
-        expect_exactly("nr", (const char *const[]) { NULL });
+        EXPECT_EXACTLY(admin, "nr", "da", (const char *const[]) { NULL });
         assert_int_equal(pt_ctl(&out, &err, "check", "nr", "login", NULL), 1);
         assert_string_equal(out, "deny: not-granted (role 'No rights' does not grant login)\n");
         free(out);

@@ -17,12 +17,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "helper-model.h"
 #include "helper-profile.h"
 #include "macro.h"
 #include "manager.h"
@@ -138,30 +138,6 @@ static void test_shipped_profiles_parse(void **state) {
 
 /* ---- migration 2 ------------------------------------------------------- */
 
-static void raw_exec(const char *path, const char *sql) {
-        sqlite3 *db = NULL;
-        char *err = NULL;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-        sqlite3_close(db);
-}
-
-static int64_t raw_int(const char *path, const char *sql) {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        int64_t v;
-
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return v;
-}
-
 static void apply(Store *s, int type, const char *const *kv) {
         struct cr_record rec = {};
         char *err = NULL;
@@ -198,14 +174,14 @@ static void test_migration_2(void **state) {
         apply(s, CR_MSG_USER_ADD, (const char *const[]) { "name", "alice", "role", "agent", "groups", "g1", NULL });
         assert_int_equal(store_commit(s, NULL), 0);
         s = store_free(s);
-        assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+        assert_int_equal(test_sql_int(path, "PRAGMA user_version"), 2);
 
         /* ... taken back to what schema 1 was: no agency_only column, no
          * notification tables, version 1. */
-        raw_exec(path, "DROP TABLE membership_notifications; DROP TABLE account_notifications;"
+        test_sql_exec(path, "DROP TABLE membership_notifications; DROP TABLE account_notifications;"
                        "ALTER TABLE roles DROP COLUMN agency_only; PRAGMA user_version = 1;");
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('roles') WHERE name = 'agency_only'"),
-                         0);
+        assert_int_equal(
+                test_sql_int(path, "SELECT count(*) FROM pragma_table_info('roles') WHERE name = 'agency_only'"), 0);
 
         /* Opening migrates it forward and keeps the data. */
         assert_int_equal(store_open(path, &s, &err), 0);
@@ -237,11 +213,11 @@ static void test_migration_2(void **state) {
         apply(s, CR_MSG_USER_DELETE, (const char *const[]) { "name", "alice", NULL });
         assert_int_equal(store_commit(s, NULL), 0);
         s = store_free(s);
-        assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('roles') WHERE name = 'agency_only'"),
-                         1);
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM membership_notifications"), 0);
-        assert_int_equal(raw_int(path, "SELECT count(*) FROM account_notifications"), 1);
+        assert_int_equal(test_sql_int(path, "PRAGMA user_version"), 2);
+        assert_int_equal(
+                test_sql_int(path, "SELECT count(*) FROM pragma_table_info('roles') WHERE name = 'agency_only'"), 1);
+        assert_int_equal(test_sql_int(path, "SELECT count(*) FROM membership_notifications"), 0);
+        assert_int_equal(test_sql_int(path, "SELECT count(*) FROM account_notifications"), 1);
         test_rm_rf(dir);
 }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helper-model.h"
 #include "macro.h"
 #include "model.h"
 #include "snapshot-layout.h"
@@ -25,62 +26,31 @@
 
 /* ---- building models ---------------------------------------------------- */
 
-static char *xstrdup(const char *s) {
-        char *c;
-        if (!s)
-                return NULL;
-        c = strdup(s);
-        assert_non_null(c);
-        return c;
-}
-
-/* strv from a comma-separated list; NULL or "" gives NULL. */
-static char **sv(const char *csv) {
-        _cleanup_free_ char *copy = NULL;
-        char **l = NULL, *save = NULL;
-
-        if (isempty(csv))
-                return NULL;
-        copy = xstrdup(csv);
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-                assert_int_equal(strv_extend(&l, t), 0);
-        return l;
-}
-
-#define GROW(arr, n)                                                          \
-        ({                                                                    \
-                __typeof__(arr) _g = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
-                assert_non_null(_g);                                          \
-                (arr) = _g;                                                   \
-                memset(&(arr)[(n)], 0, sizeof(*(arr)));                       \
-                &(arr)[(n)++];                                                \
-        })
-
 static void add_permission(Model *m, const char *name) {
-        ModelPermission *p = GROW(m->permissions, m->n_permissions);
-        p->name = xstrdup(name);
+        ModelPermission *p = TEST_GROW(m->permissions, m->n_permissions);
+        p->name = test_strdup(name);
         p->builtin = true;
 }
 
 static ModelAccount *add_account(Model *m, const char *name, const char *parent, const char *plan, int64_t seats) {
-        ModelAccount *a = GROW(m->accounts, m->n_accounts);
-        a->name = xstrdup(name);
-        a->parent = xstrdup(parent);
-        a->plan = xstrdup(plan);
+        ModelAccount *a = TEST_GROW(m->accounts, m->n_accounts);
+        a->name = test_strdup(name);
+        a->parent = test_strdup(parent);
+        a->plan = test_strdup(plan);
         a->seats = seats;
         return a;
 }
 
 static ModelRole *add_role(Model *m, const char *account, const char *id, int64_t rank, const char *grants) {
-        ModelRole *r = GROW(m->roles, m->n_roles);
-        _cleanup_strv_free_ char **l = sv(grants);
+        ModelRole *r = TEST_GROW(m->roles, m->n_roles);
+        _cleanup_strv_free_ char **l = test_strv_split(grants);
 
-        r->account = xstrdup(account);
-        r->id = xstrdup(id);
-        r->title = xstrdup(id);
+        r->account = test_strdup(account);
+        r->id = test_strdup(id);
+        r->title = test_strdup(id);
         r->rank = rank;
         for (char **g = l; g && *g; g++) {
-                ModelGrant *mg = GROW(r->grants, r->n_grants);
+                ModelGrant *mg = TEST_GROW(r->grants, r->n_grants);
                 char *err = NULL;
                 assert_int_equal(grant_parse(*g, mg, &err), 0);
         }
@@ -88,16 +58,16 @@ static ModelRole *add_role(Model *m, const char *account, const char *id, int64_
 }
 
 static ModelUser *add_user(Model *m, const char *name) {
-        ModelUser *u = GROW(m->users, m->n_users);
-        u->name = xstrdup(name);
+        ModelUser *u = TEST_GROW(m->users, m->n_users);
+        u->name = test_strdup(name);
         u->enabled = true;
         return u;
 }
 
 static ModelMembership *add_membership(ModelUser *u, const char *account, const char *role) {
-        ModelMembership *mm = GROW(u->memberships, u->n_memberships);
-        mm->account = xstrdup(account);
-        mm->role = xstrdup(role);
+        ModelMembership *mm = TEST_GROW(u->memberships, u->n_memberships);
+        mm->account = test_strdup(account);
+        mm->role = test_strdup(role);
         return mm;
 }
 
@@ -113,13 +83,13 @@ static Model *populated_model(void) {
         add_permission(m, "users.view");
         add_permission(m, "billing.invoices.view");
 
-        plan = GROW(m->plans, m->n_plans);
-        plan->name = xstrdup("basic");
-        plan->features = sv("login,calls.*");
+        plan = TEST_GROW(m->plans, m->n_plans);
+        plan->name = test_strdup("basic");
+        plan->features = test_strv_split("login,calls.*");
 
         add_account(m, "default", NULL, NULL, -1);
-        add_account(m, "acme", NULL, "basic", -1)->hidden = sv("calls.export");
-        add_account(m, "sub", "acme", NULL, 10)->attrs = sv("billing=customer");
+        add_account(m, "acme", NULL, "basic", -1)->hidden = test_strv_split("calls.export");
+        add_account(m, "sub", "acme", NULL, 10)->attrs = test_strv_split("billing=customer");
 
         add_role(m, "default", "agent", 10, "login,calls.view@assigned");
         add_role(m, "default", "admin", 70, "login,calls.view,calls.export,users.view,"
@@ -128,20 +98,20 @@ static Model *populated_model(void) {
         add_role(m, "default", "partner", 80, "login");
 
         u = add_user(m, "zoe");
-        add_membership(u, "default", "agent")->groups = sv("g1,g2");
+        add_membership(u, "default", "agent")->groups = test_strv_split("g1,g2");
         u = add_user(m, "alice");
-        u->display_name = xstrdup("Alice A.");
+        u->display_name = test_strdup("Alice A.");
         add_membership(u, "default", "admin");
-        add_membership(u, "sub", "admin")->only = sv("login,calls.*");
+        add_membership(u, "sub", "admin")->only = test_strv_split("login,calls.*");
         u = add_user(m, "nobody");
         u = add_user(m, "mike");
         add_membership(u, "acme", "admin");
 
         {
-                ModelRule *r = GROW(m->rules, m->n_rules);
-                r->account = xstrdup("default");
-                r->if_pattern = xstrdup("calls.export");
-                r->requires_pattern = xstrdup("calls.view");
+                ModelRule *r = TEST_GROW(m->rules, m->n_rules);
+                r->account = test_strdup("default");
+                r->if_pattern = test_strdup("calls.export");
+                r->requires_pattern = test_strdup("calls.view");
         }
         return m;
 }
@@ -563,7 +533,7 @@ static void test_refused(void **state) {
 
         m = populated_model(); /* a cycle of agencies */
         free(m->accounts[1].parent);
-        m->accounts[1].parent = xstrdup("sub"); /* acme under sub under acme */
+        m->accounts[1].parent = test_strdup("sub"); /* acme under sub under acme */
         expect_refused(m);
 
         m = populated_model(); /* duplicate account */
@@ -572,10 +542,10 @@ static void test_refused(void **state) {
 
         m = populated_model(); /* rule of an unknown account */
         {
-                ModelRule *r = GROW(m->rules, m->n_rules);
-                r->account = xstrdup("ghost");
-                r->if_pattern = xstrdup("a");
-                r->requires_pattern = xstrdup("b");
+                ModelRule *r = TEST_GROW(m->rules, m->n_rules);
+                r->account = test_strdup("ghost");
+                r->if_pattern = test_strdup("a");
+                r->requires_pattern = test_strdup("b");
         }
         expect_refused(m);
 }

@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +35,7 @@
 #include <cmocka.h>
 
 #include "callrole-wire.h"
+#include "helper-model.h"
 #include "macro.h"
 #include "model.h"
 #include "store.h"
@@ -131,31 +131,6 @@ static void assert_contains(const char *haystack, const char *needle) {
                 return;
         if (!haystack || !strstr(haystack, needle))
                 fail_msg("message \"%s\" does not contain \"%s\"", haystack ? haystack : "(null)", needle);
-}
-
-/* Runs SQL on the database with the plain SQLite API (the store closed). */
-static void raw_sql(const char *path, const char *sql) {
-        sqlite3 *db = NULL;
-        char *err = NULL;
-
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-        assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
-static int64_t raw_int(const char *path, const char *sql) {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        int64_t v;
-
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
-        return v;
 }
 
 /* ---- records and dumps -------------------------------------------------------- */
@@ -282,6 +257,12 @@ static void assert_dump(Store *s, const char *expected) {
         free(d);
 }
 
+static void assert_dump_contains(Store *s, const char *needle) {
+        char *d = dump(s);
+        assert_contains(d, needle);
+        free(d);
+}
+
 /* Applies one change in its own transaction and commits it. */
 static void apply_ok(Store *s, int type, struct cr_record *r) {
         char *err = NULL;
@@ -378,8 +359,8 @@ static void test_create_seeds(void **state) {
         /* The log is checkpointed and removed on close; the file is ours. */
         assert_false(exists(NULL, f->path, "-wal"));
         assert_false(exists(NULL, f->path, "-shm"));
-        assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 0x43526f6c);
+        assert_int_equal(test_sql_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+        assert_int_equal(test_sql_int(f->path, "PRAGMA application_id"), 0x43526f6c);
         /* WAL is recorded in the header (bytes 18 and 19 are 2). */
         size_t n;
         char *bytes = read_file(f->path, &n);
@@ -426,8 +407,8 @@ static void test_empty_file_migrates(void **state) {
         f->store = open_ok(f);
         assert_dump(f->store, "account default parent=- plan=- seats=-1 hidden= attrs=\n");
         f->store = store_free(f->store);
-        assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        assert_int_equal(raw_int(f->path, "SELECT count(*) FROM permissions WHERE builtin = 1"), 30);
+        assert_int_equal(test_sql_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM permissions WHERE builtin = 1"), 30);
 }
 
 static void expect_open_refused(Fixture *f, int error, const char *needle1, const char *needle2) {
@@ -444,13 +425,23 @@ static void expect_open_refused(Fixture *f, int error, const char *needle1, cons
         free(err);
 }
 
+/* The same, and the file must be left byte for byte as it was. */
+static void expect_open_refused_untouched(Fixture *f, int error, const char *needle1, const char *needle2) {
+        size_t n;
+        char *before = read_file(f->path, &n);
+
+        expect_open_refused(f, error, needle1, needle2);
+        assert_file_unchanged(f->path, before, n);
+        free(before);
+}
+
 static void test_newer_schema_refused(void **state) {
         Fixture *f = *state;
         char sql[128], needle[64], *before;
         size_t n;
 
         snprintf(sql, sizeof(sql), "CREATE TABLE future (x); PRAGMA user_version = %d;", STORE_SCHEMA_VERSION + 1);
-        raw_sql(f->path, sql);
+        test_sql_exec(f->path, sql);
         before = read_file(f->path, &n);
 
         snprintf(needle, sizeof(needle), "has schema version %d, this callroled supports up to %d",
@@ -458,55 +449,37 @@ static void test_newer_schema_refused(void **state) {
         expect_open_refused(f, -EPROTONOSUPPORT, needle, "upgrade callrole");
         expect_open_refused(f, -EPROTONOSUPPORT, f->path, NULL);
         assert_file_unchanged(f->path, before, n);
-        assert_int_equal(raw_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
+        assert_int_equal(test_sql_int(f->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
         free(before);
 }
 
 static void test_garbage_refused(void **state) {
         Fixture *f = *state;
-        char garbage[8192], *before;
-        size_t n;
+        char garbage[8192];
 
         /* Text, a few bytes, and a forged header over garbage pages. */
         for (size_t i = 0; i < sizeof(garbage); i++)
                 garbage[i] = (char) ((i * 7919u + 13u) >> 3);
         write_file(f->path, garbage, sizeof(garbage));
-        before = read_file(f->path, &n);
-        expect_open_refused(f, -EBADMSG, f->path, "not a SQLite database");
-        assert_file_unchanged(f->path, before, n);
-        free(before);
+        expect_open_refused_untouched(f, -EBADMSG, f->path, "not a SQLite database");
 
         write_file(f->path, "hello\n", 6);
-        before = read_file(f->path, &n);
-        expect_open_refused(f, -EBADMSG, f->path, "not a SQLite database");
-        assert_file_unchanged(f->path, before, n);
-        free(before);
+        expect_open_refused_untouched(f, -EBADMSG, f->path, "not a SQLite database");
 
         memcpy(garbage, "SQLite format 3", 16);
         write_file(f->path, garbage, sizeof(garbage));
-        before = read_file(f->path, &n);
-        expect_open_refused(f, -EBADMSG, f->path, NULL);
-        assert_file_unchanged(f->path, before, n);
-        free(before);
+        expect_open_refused_untouched(f, -EBADMSG, f->path, NULL);
 }
 
 static void test_foreign_database_refused(void **state) {
         Fixture *f = *state;
-        char *before;
-        size_t n;
 
-        raw_sql(f->path, "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x');");
-        before = read_file(f->path, &n);
-        expect_open_refused(f, -EBADMSG, f->path, "not a callrole one");
-        assert_file_unchanged(f->path, before, n);
-        free(before);
+        test_sql_exec(f->path, "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x');");
+        expect_open_refused_untouched(f, -EBADMSG, f->path, "not a callrole one");
 
         (void) unlink(f->path);
-        raw_sql(f->path, "PRAGMA application_id = 1234; PRAGMA user_version = 1;");
-        before = read_file(f->path, &n);
-        expect_open_refused(f, -EBADMSG, f->path, "another application");
-        assert_file_unchanged(f->path, before, n);
-        free(before);
+        test_sql_exec(f->path, "PRAGMA application_id = 1234; PRAGMA user_version = 1;");
+        expect_open_refused_untouched(f, -EBADMSG, f->path, "another application");
 }
 
 static void test_missing_folder(void **state) {
@@ -976,11 +949,9 @@ static void test_agency_roles(void **state) {
                "unknown role 'clerk' in account 'branch'", NULL);
         /* Changing role resolves through the agencies too. */
         apply_ok(f->store, CR_MSG_USER_SET, rec("name", "ann", "account", "branch", "role", "agent", NULL));
-        char *d = dump(f->store);
-        assert_contains(d, "user ann \"(null)\" enabled\n"
-                           "  in agency role=agency/agency-admin groups= ivrs= acg= only=\n"
-                           "  in branch role=shop/agent groups= ivrs= acg= only=\n");
-        free(d);
+        assert_dump_contains(f->store, "user ann \"(null)\" enabled\n"
+                                       "  in agency role=agency/agency-admin groups= ivrs= acg= only=\n"
+                                       "  in branch role=shop/agent groups= ivrs= acg= only=\n");
 }
 
 static void test_user_set(void **state) {
@@ -1032,9 +1003,7 @@ static void test_user_set(void **state) {
         refuse(f->store, CR_MSG_USER_SET, rec("name", "alice", "role", "agent", NULL), -ENOENT,
                "user 'alice' has no role in any account", NULL);
         apply_ok(f->store, CR_MSG_USER_SET, rec("name", "alice", "enabled", "yes", NULL));
-        char *d = dump(f->store);
-        assert_contains(d, "user alice \"(null)\" enabled\nuser multi");
-        free(d);
+        assert_dump_contains(f->store, "user alice \"(null)\" enabled\nuser multi");
 }
 
 static void test_user_delete(void **state) {
@@ -1064,9 +1033,9 @@ static void test_user_delete(void **state) {
         apply_ok(f->store, CR_MSG_USER_DELETE, rec("name", "alice", NULL));
         f->store = store_free(f->store);
         /* Memberships and their lists went with the user. */
-        assert_int_equal(raw_int(f->path, "SELECT count(*) FROM memberships"), 1);
-        assert_int_equal(raw_int(f->path, "SELECT count(*) FROM membership_sets"), 0);
-        assert_int_equal(raw_int(f->path, "SELECT count(*) FROM users"), 1);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM memberships"), 1);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM membership_sets"), 0);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM users"), 1);
 }
 
 static void test_apply_misuse(void **state) {
@@ -1223,7 +1192,7 @@ static void test_audit(void **state) {
 
         /* since: give the records known times behind the store's back. */
         f->store = store_free(f->store);
-        raw_sql(f->path, "UPDATE audit SET time = 1700000000 WHERE action = 'user.add';"
+        test_sql_exec(f->path, "UPDATE audit SET time = 1700000000 WHERE action = 'user.add';"
                          "UPDATE audit SET time = 1800000000 WHERE action = 'user.set';"
                          "UPDATE audit SET time = 1900000000 WHERE action = 'user.delete';");
         f->store = open_ok(f);
