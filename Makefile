@@ -145,7 +145,9 @@ fuzz_src_reply := lib/wire.c lib/util.c
 fuzz_src_profile := daemon/profile.c daemon/model.c lib/wire.c lib/util.c
 fuzz_src_csv := tools/ctl-csv.c lib/wire.c lib/util.c
 fuzz_src_pam-args := pam_module/args.c lib/wire.c lib/util.c
-$(BUILD)/fuzz/fuzz-%: fuzz/fuzz-%.c $(HEADERS) $(BUILD)/config.h
+# Each harness depends on the sources it compiles in, not only on its own.
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz-%: fuzz/fuzz-%.c $$(fuzz_src_$$*) $(HEADERS) $(BUILD)/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_src_$*)
 # Each harness runs FUZZ_SECONDS on a working corpus seeded from fuzz/corpus/NAME.

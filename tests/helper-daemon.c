@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -103,6 +104,8 @@ static int spawn(TestDaemon *d, const char *const *extra) {
                 return -errno;
         if (pid == 0) {
                 int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                /* A test program that dies must not leave its daemon behind. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (fd >= 0) {
                         dup2(fd, STDERR_FILENO);
                         dup2(fd, STDOUT_FILENO);
@@ -152,12 +155,14 @@ void test_daemon_kill(TestDaemon *d, int sig) {
 }
 
 int test_daemon_stop(TestDaemon *d) {
-        int status = 0;
+        /* Under valgrind a daemon takes far longer to write its report and
+         * exit; killing it early would lose the report. */
+        int status = 0, tries = getenv("CALLROLE_DAEMON_WRAPPER") ? 6000 : 500;
 
         if (d->pid <= 0)
                 return 0;
         kill(d->pid, SIGTERM);
-        for (int i = 0; i < 500; i++) {
+        for (int i = 0; i < tries; i++) {
                 if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
                         d->pid = 0;
                         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -196,8 +201,25 @@ static void check_daemon_log(const TestDaemon *d) {
 }
 
 void test_daemon_cleanup(TestDaemon *d) {
-        (void) test_daemon_stop(d);
+        int r = test_daemon_stop(d);
+
         check_daemon_log(d);
+        /* SIGTERM must end the daemon cleanly: exit 0.  A test that killed
+         * it on purpose reaped it already (pid 0, r 0), or killed it with
+         * SIGKILL. */
+        if (r != 0 && r != 128 + SIGKILL) {
+                fprintf(stderr, "callroled did not stop cleanly (%s %d); its log %s follows\n",
+                        r < 0 ? "had to be killed after a timeout" : "exit status", r, d->log);
+                {
+                        char line[1024];
+                        FILE *f = fopen(d->log, "re");
+                        while (f && fgets(line, sizeof(line), f))
+                                fputs(line, stderr);
+                        if (f)
+                                fclose(f);
+                }
+                exit(EXIT_FAILURE);
+        }
         if (getenv("CALLROLE_KEEP_TEST_DIRS"))
                 fprintf(stderr, "kept %s\n", d->dir);
         else

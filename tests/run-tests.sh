@@ -36,4 +36,11 @@ if [ -n "$broken" ]; then
         done
 fi
 echo "callrole: $passed passed, $failed failed, $skipped skipped"
+# In CI (root, network, mount rights) nothing has a reason to skip: with
+# CALLROLE_REQUIRE_ALL=1 a skipped test fails the run instead of passing
+# unnoticed.
+if [ "${CALLROLE_REQUIRE_ALL:-0}" = 1 ] && [ "$skipped" -ne 0 ]; then
+        echo "callrole: $skipped test(s) skipped, and CALLROLE_REQUIRE_ALL=1 requires every test to run" >&2
+        exit 1
+fi
 [ "$failed" -eq 0 ]

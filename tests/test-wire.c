@@ -32,22 +32,26 @@ static void test_header_refusals(void **state) {
         uint8_t h[CR_HEADER_SIZE];
         struct cr_header d = { .type = 99 };
 
+        /* Each refusal leaves *ret as it was (type stays 99). */
         cr_header_encode(h, CR_MSG_CHECK, 1, 10);
         assert_int_equal(cr_header_decode(h, CR_HEADER_SIZE - 1, CR_REQUEST_MAX, &d), -EBADMSG);
+        assert_int_equal(d.type, 99);
         h[0] = 'X';
         assert_int_equal(cr_header_decode(h, sizeof(h), CR_REQUEST_MAX, &d), -EBADMSG);
+        assert_int_equal(d.type, 99);
         cr_header_encode(h, CR_MSG_CHECK, 1, 10);
         h[2] = 2;
         assert_int_equal(cr_header_decode(h, sizeof(h), CR_REQUEST_MAX, &d), -EPROTONOSUPPORT);
+        assert_int_equal(d.type, 99);
         /* 4 GiB announced: refused before anyone could allocate it. */
         cr_header_encode(h, CR_MSG_CHECK, 1, 0xffffffffu);
         assert_int_equal(cr_header_decode(h, sizeof(h), CR_REQUEST_MAX, &d), -EMSGSIZE);
+        assert_int_equal(d.type, 99);
         cr_header_encode(h, CR_MSG_CHECK, 1, CR_REQUEST_MAX + 1);
         assert_int_equal(cr_header_decode(h, sizeof(h), CR_REQUEST_MAX, &d), -EMSGSIZE);
+        assert_int_equal(d.type, 99);
         cr_header_encode(h, CR_MSG_CHECK, 1, CR_REQUEST_MAX);
         assert_int_equal(cr_header_decode(h, sizeof(h), CR_REQUEST_MAX, &d), 0);
-        /* ret untouched on failure was checked above by type staying 99
-         * until the successful decode. */
         assert_int_equal(d.type, CR_MSG_CHECK);
 }
 
