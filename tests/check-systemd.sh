@@ -18,8 +18,10 @@
 # Prints "ok"/"FAIL" per check and ends with
 #     check-systemd: N passed, N failed
 # It skips (exit 0, "SKIP: reason") only where it cannot run: not root, no
-# systemd-nspawn/debootstrap, no Debian mirror.  Set CALLROLE_KEEP_CONTAINER=1
-# to keep the container's root file system for inspection.
+# systemd-nspawn/debootstrap, no Debian mirror.  With CALLROLE_REQUIRE_ALL=1
+# (CI) a skip is a failure instead: same message, exit 1, so a CI job cannot
+# pass without having run anything.  Set CALLROLE_KEEP_CONTAINER=1 to keep
+# the container's root file system for inspection.
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +44,11 @@ CGROUPS=""
 
 say() { printf '%s\n' "$*"; }
 skip() {
+        if [ "${CALLROLE_REQUIRE_ALL:-}" = 1 ]; then
+                say "FAIL: cannot run, and CALLROLE_REQUIRE_ALL=1 forbids skipping: $*"
+                say "check-systemd: 0 passed, 1 failed (could not run)"
+                exit 1
+        fi
         say "SKIP: $*"
         say "check-systemd: 0 passed, 0 failed (skipped)"
         exit 0
@@ -247,15 +254,16 @@ inside() {
         timeout 60 nsenter -t "$LEADER" -a systemd-run --wait --pipe --quiet --collect --service-type=exec \
                 -- "$@" </dev/null 2>&1
 }
-# check DESCRIPTION EXPECT REGEX CMD...: EXPECT is "ok" (exit 0) or "refused"
-# (non-zero exit); REGEX (may be empty) must match the output.
+# check DESCRIPTION EXPECT REGEX CMD...: EXPECT is "ok" (exit 0) or "exitN"
+# (exactly exit N, e.g. exit1: callrolectl's deny, as opposed to 3, daemon
+# unreachable); REGEX (may be empty) must match the output.
 check() {
         local what=$1 expect=$2 re=$3 out rc
         shift 3
         out=$(inside "$@")
         rc=$?
         printf '### %s (exit %d): %s\n%s\n\n' "$what" $rc "$*" "$out" >>"$OUT/transcript.txt"
-        if { [ "$expect" = ok ] && [ $rc -eq 0 ]; } || { [ "$expect" = refused ] && [ $rc -ne 0 ]; }; then
+        if { [ "$expect" = ok ] && [ $rc -eq 0 ]; } || [ "$expect" = "exit$rc" ]; then
                 if [ -z "$re" ] || printf '%s\n' "$out" | grep -qE -- "$re"; then
                         pass "$what"
                         return 0
@@ -285,7 +293,7 @@ check "user add agent --role calls-only" ok '' callrolectl user add agent --role
 check "user add noaccess --role no-access" ok '' callrolectl user add noaccess --role no-access
 check "Unix users agent and noaccess" ok '' sh -c 'useradd -m -s /bin/bash agent && useradd -m -s /bin/bash noaccess'
 check "check agent calls.view: allow" ok '' callrolectl check agent calls.view
-check "check noaccess login: deny" refused 'deny|not-granted' callrolectl check noaccess login
+check "check noaccess login: deny (exit 1)" exit1 'deny|not-granted' callrolectl check noaccess login
 
 status=$(inside env SYSTEMD_COLORS=0 systemctl status --no-pager --lines=12 callrole.service)
 printf '%s\n' "$status" >"$OUT/systemctl-status.txt"
@@ -294,10 +302,24 @@ if printf '%s\n' "$status" | grep -qE 'Status: "Serving 2 users, [0-9]+ roles'; 
 else
         fail "systemctl status shows the daemon's STATUS= line" "$status"
 fi
+# journald takes the daemon's messages asynchronously: flush it
+# (journalctl --sync) and poll up to 10 s before calling a record missing.
 check "denial in the journal with CALLROLE_* fields" ok 'CALLROLE_DECISION=deny' sh -c \
-        'journalctl --sync 2>/dev/null; journalctl -u callrole.service -o verbose --no-pager CALLROLE_USER=noaccess'
-check "allow decisions are not logged at the default level" refused '' sh -c \
-        'journalctl -u callrole.service -o verbose --no-pager CALLROLE_DECISION=allow | grep -q CALLROLE_'
+        'for i in $(seq 1 100); do
+                journalctl --sync 2>/dev/null
+                out=$(journalctl -u callrole.service -o verbose --no-pager CALLROLE_USER=noaccess) || exit 2
+                case $out in *CALLROLE_DECISION=deny*) break ;; esac
+                sleep 0.1
+         done
+         printf "%s\n" "$out"'
+# The allow for agent was decided before the deny above, which is in the
+# journal: had the allow been logged it would be there too.  journalctl must
+# itself succeed (exit 2 otherwise), so a broken journal does not pass.
+check "allow decisions are not logged at the default level" ok '' sh -c \
+        'journalctl --sync 2>/dev/null
+         out=$(journalctl -u callrole.service -o verbose --no-pager CALLROLE_DECISION=allow) || exit 2
+         if printf "%s\n" "$out" | grep -q CALLROLE_; then printf "%s\n" "$out"; exit 1; fi
+         exit 0'
 
 # ---- the sandbox -----------------------------------------------------------------
 
@@ -337,7 +359,13 @@ check "systemd-analyze verify on the installed units" ok '' sh -c \
 check "systemctl reload callrole" ok '' systemctl reload callrole.service
 check "same process after reload" ok "^$pid\$" systemctl show -p MainPID --value callrole.service
 check "reload re-read the database (journal)" ok 'reloaded /var/lib/callrole/roles.db' sh -c \
-        'sleep 1; journalctl --sync 2>/dev/null; journalctl -u callrole.service --no-pager -o cat'
+        'for i in $(seq 1 100); do
+                journalctl --sync 2>/dev/null
+                out=$(journalctl -u callrole.service --no-pager -o cat) || exit 2
+                case $out in *"reloaded /var/lib/callrole/roles.db"*) break ;; esac
+                sleep 0.1
+         done
+         printf "%s\n" "$out"'
 check "data kept across reload" ok '' callrolectl check agent calls.view
 check "systemctl restart callrole" ok '' systemctl restart callrole.service
 newpid=$(value systemctl show -p MainPID --value callrole.service)
@@ -347,14 +375,17 @@ else
         fail "a new process after restart" "before '$pid', after '$newpid'"
 fi
 check "data kept across restart" ok '' sh -c \
-        'callrolectl check agent calls.view && ! callrolectl check noaccess login >/dev/null && callrolectl user list | grep -q noaccess'
+        'callrolectl check agent calls.view || exit 1
+         callrolectl check noaccess login >/dev/null; rc=$?
+         [ $rc -eq 1 ] || { echo "check noaccess login: exit $rc, expected 1 (deny)"; exit 1; }
+         callrolectl user list | grep -q noaccess'
 
 # ---- logins through PAM ----------------------------------------------------------
 
 check "pam_callrole.so in common-account" ok '' sh -c \
         'echo "account [success=ok new_authtok_reqd=ok ignore=ignore user_unknown=ignore default=bad] pam_callrole.so" >>/etc/pam.d/common-account'
 check "su - agent (calls-only) is let in" ok '' su - agent -c true
-check "su - noaccess (no-access) is refused, naming the role" refused 'No Access|no-access' su - noaccess -c true
+check "su - noaccess (no-access) is refused, naming the role" exit1 'No Access|no-access' su - noaccess -c true
 check "root, unknown to callrole, still logs in" ok '' su - root -c true
 
 # ---- stop --------------------------------------------------------------------------

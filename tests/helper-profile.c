@@ -178,7 +178,11 @@ void pt_refused_at(const char *file, int line, callrole *c, int error, const cha
         if (r != error)
                 fail_msg("%s:%d: %s: expected %s, got %s (%s)", file, line, method, strerror(-error),
                          r < 0 ? strerror(-r) : "success", msg ? msg : "no message");
-        if (needle && (!msg || !strstr(msg, needle)))
+        /* A refusal without the expected message checks too little: the
+         * needle (naming the rule, permission or role) is required. */
+        if (!needle)
+                fail_msg("%s:%d: %s: REFUSED() needs the message it expects", file, line, method);
+        if (!msg || !strstr(msg, needle))
                 fail_msg("%s:%d: %s: the message '%s' does not say '%s'", file, line, method, msg ? msg : "(none)",
                          needle);
         pt_assert_unchanged_at(file, line, &before);

@@ -748,20 +748,31 @@ static void test_refused_change(void **state) {
         assert_unchanged(&fp);
         assert_false(user_exists("ctl-ref"));
 
+        /* Each refusal below leaves everything as it was. */
         CTL("user", "add", "ctl-ref", "--role", "receptionist", "--account", "ctl-no-such-acct");
         EXPECT_RC(4);
         ERR_HAS("ctl-no-such-acct");
+        assert_string_equal(last.out, "");
+        assert_unchanged(&fp);
+        assert_false(user_exists("ctl-ref"));
         CTL("role", "add", "ctl-ref-role", "--rank", "10", "--grant", "ctl.no-such-perm");
         EXPECT_RC(4);
         ERR_HAS("ctl.no-such-perm");
+        assert_string_equal(last.out, "");
+        assert_unchanged(&fp);
         CTL("user", "set", "ctl-no-such-user", "--role", "receptionist");
         EXPECT_RC(4);
         ERR_HAS("ctl-no-such-user");
+        assert_string_equal(last.out, "");
+        assert_unchanged(&fp);
+        assert_false(user_exists("ctl-no-such-user"));
         /* A role that breaks the profile's rule names what is missing. */
         CTL("role", "add", "ctl-badrep", "--rank", "10", "--grant", "login", "--grant", "reports.view_tab");
         EXPECT_RC(4);
         ERR_HAS("reports.view_tab");
         ERR_HAS("reports.*.view");
+        assert_string_equal(last.out, "");
+        assert_unchanged(&fp);
         /* A role still held. */
         CTL("user", "add", "ctl-ref-holder", "--role", "calls-only");
         EXPECT_RC(0);

@@ -607,7 +607,10 @@ static void test_refused_arguments(void **state) {
          * replaced by the default permission. */
         run(OP_ACCOUNT, "alice", 0, &res, "socket=%s permission=", T.silent);
         assert_int_equal(res.code, PAM_SERVICE_ERR);
-        assert_true(res.seconds < 0.25);
+        /* 1 s leaves room for a loaded CI host, and still tells "refused
+         * without asking" from asking the silent socket, which would take
+         * the whole default timeout (CALLROLE_PAM_TIMEOUT_DEFAULT_MS, 2 s). */
+        assert_true(res.seconds < 1.0);
         run(OP_ACCOUNT, "alice", 0, &res, "socket=%s permission=soft/phone", T.silent);
         assert_int_equal(res.code, PAM_SERVICE_ERR);
         run(OP_ACCOUNT, "alice", 0, &res, "socket=%s account=", T.silent);
@@ -619,7 +622,7 @@ static void test_refused_arguments(void **state) {
         assert_int_equal(res.code, PAM_SERVICE_ERR);
         run(OP_SESSION, "alice", 0, &res, "socket=%s account=a,b", T.silent);
         assert_int_equal(res.code, PAM_SERVICE_ERR);
-        assert_true(res.seconds < 0.25);
+        assert_true(res.seconds < 1.0);   /* vs the 2 s default timeout: see above */
 }
 
 static void test_accounts(void **state) {
@@ -646,12 +649,15 @@ static void set_folder_modes(mode_t mode) {
         assert_int_equal(chmod(T.confdir, mode), 0);
 }
 
+static int transact(const char *service, const char *user, transcript *t);
+
 /* A peer that is neither administrator nor query group nor the user asked
  * about is refused by the daemon: a system error, not a verdict. */
 static void test_peer_not_allowed(void **state) {
         char args[PATH_MAX + 16], service[64];
         int pipefd[2], status, code = -1;
-        pid_t pid;
+        ssize_t n;
+        pid_t pid, waited;
 
         if (geteuid() != 0)
                 skip();   /* needs to switch to another uid */
@@ -665,19 +671,34 @@ static void test_peer_not_allowed(void **state) {
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                result res;
+                /* No cmocka asserts here: a failing one would jump back into
+                 * the runner and run the remaining tests in this child.  The
+                 * result goes through the pipe, failures through the exit
+                 * code. */
+                transcript t = {};
+                int r;
+
                 if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
                         _exit(1);
-                run_service(service, "alice", OP_ACCOUNT, 0, &res);
-                untranslate(&res);
-                (void) !write(pipefd[1], &res.code, sizeof res.code);
+                r = transact(service, "alice", &t);
+                /* The probe's sentinel turns the module's PAM_IGNORE into
+                 * PAM_TRY_AGAIN (see untranslate()). */
+                if (r == PAM_TRY_AGAIN)
+                        r = PAM_IGNORE;
+                if (write(pipefd[1], &r, sizeof r) != (ssize_t) sizeof r)
+                        _exit(2);
                 _exit(0);
         }
         close(pipefd[1]);
-        assert_int_equal(read(pipefd[0], &code, sizeof code), (ssize_t) sizeof code);
+        n = read(pipefd[0], &code, sizeof code);
         close(pipefd[0]);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        waited = waitpid(pid, &status, 0);
+        /* Modes back before any assertion, so later tests see them. */
         set_folder_modes(0700);
+        assert_int_equal(n, (ssize_t) sizeof code);
+        assert_int_equal(waited, pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
         assert_int_equal(code, PAM_SYSTEM_ERR);
 }
 
@@ -736,7 +757,9 @@ static void test_other_functions_ignore(void **state) {
         /* They do not ask the daemon: no wait on the silent one. */
         run(OP_AUTH, "alice", 0, &res, "socket=%s", T.silent);
         assert_int_equal(res.code, PAM_IGNORE);
-        assert_true(res.seconds < 0.25);
+        /* Loose for loaded CI hosts, yet below the 2 s default timeout a
+         * question to the silent socket would take. */
+        assert_true(res.seconds < 1.0);
 }
 
 /* ---- the stacks of pam_callrole(8) ---------------------------------------- */

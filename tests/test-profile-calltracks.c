@@ -210,7 +210,8 @@ static void test_admin_ranks(void **state) {
         assert_false(pt_user_visible(admin, "ct-lm-cla"));
         REFUSED(lm, -EPERM, "only roles ranked below yours", "user.add", "name", "ct-lm-lm", "role", "local-manager",
                 NULL);
-        REFUSED(lm, -EPERM, NULL, "user.set", "name", "ro", "role", "local-manager", NULL);
+        REFUSED(lm, -EPERM, "the role 'Local Manager' (rank 40): only roles ranked below yours", "user.set", "name",
+                "ro", "role", "local-manager", NULL);
         /* Cannot touch a higher user, who does not even exist for it. */
         REFUSED(lm, -ENOENT, "unknown user 'cla'", "user.set", "name", "cla", "role", "read-only", NULL);
         role = pt_user_field(admin, "cla", "default", "role");
@@ -221,13 +222,15 @@ static void test_admin_ranks(void **state) {
 
         /* Customer Local Admin: "more than a standard Read/Write user". */
         MUST(cla, "user.add", "name", "ct-cla-lm", "role", "local-manager", NULL);
-        REFUSED(cla, -EPERM, NULL, "user.add", "name", "ct-cla-cla", "role", "customer-local-admin", NULL);
+        REFUSED(cla, -EPERM, "the role 'Customer Local Admin' (rank 50): only roles ranked below yours", "user.add",
+                "name", "ct-cla-cla", "role", "customer-local-admin", NULL);
         MUST(cla, "user.delete", "name", "ct-lm-made", NULL);
         assert_false(pt_user_visible(admin, "ct-lm-made"));
 
         /* Customer Super Admin makes Customer Local Admins. */
         MUST(csa, "user.add", "name", "ct-csa-cla", "role", "customer-local-admin", NULL);
-        REFUSED(csa, -EPERM, NULL, "user.add", "name", "ct-csa-csa", "role", "customer-super-admin", NULL);
+        REFUSED(csa, -EPERM, "the role 'Customer Super Admin' (rank 60): only roles ranked below yours", "user.add",
+                "name", "ct-csa-csa", "role", "customer-super-admin", NULL);
         /* An equal is seen but not changed. */
         REFUSED(cla, -EPERM, "only users ranked below you", "user.set", "name", "ct-csa-cla", "enabled", "no", NULL);
 

@@ -331,8 +331,8 @@ static void test_hierarchy(void **state) {
                 NULL);
         /* The agency administrator makes administrators anywhere below. */
         MUST(aa, "user.add", "name", "ctm-h-ad2", "role", "administrator", "account", "sub2", NULL);
-        REFUSED(aa, -EPERM, NULL, "user.add", "name", "ctm-h-aa", "role", "agency-administrator", "account", "ag",
-                NULL);
+        REFUSED(aa, -EPERM, "the role 'Agency Administrator' (rank 90): only roles ranked below yours", "user.add",
+                "name", "ctm-h-aa", "role", "agency-administrator", "account", "ag", NULL);
         MUST(admin, "user.delete", "name", "ctm-h-rm", NULL);
         MUST(admin, "user.delete", "name", "ctm-h-ad2", NULL);
         callrole_free(admin1);

@@ -82,7 +82,8 @@ static void test_admin_hierarchy(void **state) {
                 "account", "da", NULL);
         assert_false(pt_user_visible(admin, "da-new"));
         REFUSED(a1, -EPERM, "Admin", "user.set", "name", "sv", "role", "admin", NULL);
-        REFUSED(tech, -EPERM, NULL, "user.set", "name", "nr", "role", "admin", NULL);
+        REFUSED(tech, -EPERM, "the role 'Admin' (rank 50): only roles ranked below yours", "user.set", "name", "nr",
+                "role", "admin", NULL);
         v = pt_user_field(admin, "sv", "da", "role");
         assert_string_equal(v, "supervisor");
         free(v);
@@ -212,7 +213,8 @@ static void test_technical(void **state) {
         MUST(t, "user.add", "name", "da-made", "role", "no-rights", "account", "da", NULL);
         REFUSED(t, -EPERM, "only roles ranked below yours", "user.add", "name", "da-made2", "role", "supervisor",
                 "account", "da", NULL);
-        REFUSED(t, -EPERM, NULL, "user.set", "name", "da-made", "role", "accountant", NULL);
+        REFUSED(t, -EPERM, "the role 'Accountant' (rank 30): only roles ranked below yours", "user.set", "name",
+                "da-made", "role", "accountant", NULL);
         MUST(t, "user.delete", "name", "da-made", NULL);
         callrole_free(t);
 }

@@ -157,13 +157,33 @@ static const ModelRole *model_role(const Model *m, const char *id) {
         return NULL;
 }
 
+/* The scratch folder of the store tests, removed by scratch_teardown() even
+ * when an assertion cuts a test short. */
+static char scratch_dir[64];
+
+static const char *scratch_make(const char *template) {
+        snprintf(scratch_dir, sizeof(scratch_dir), "%s", template);
+        if (!mkdtemp(scratch_dir)) {
+                scratch_dir[0] = 0;
+                fail_msg("mkdtemp(%s): %s", template, strerror(errno));
+        }
+        return scratch_dir;
+}
+
+static int scratch_teardown(void **state) {
+        if (scratch_dir[0])
+                test_rm_rf(scratch_dir);
+        scratch_dir[0] = 0;
+        return 0;
+}
+
 static void test_migration_2(void **state) {
-        char dir[] = "/tmp/callrole-mig.XXXXXX", path[512];
+        const char *dir = scratch_make("/tmp/callrole-mig.XXXXXX");
+        char path[512];
         Store *s = NULL;
         Model *m = NULL;
         char *err = NULL;
 
-        assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/roles.db", dir);
 
         /* A database with data... */
@@ -219,12 +239,14 @@ static void test_migration_2(void **state) {
         assert_int_equal(test_sql_int(path, "SELECT count(*) FROM membership_notifications"), 0);
         assert_int_equal(test_sql_int(path, "SELECT count(*) FROM account_notifications"), 1);
         test_rm_rf(dir);
+        scratch_dir[0] = 0;
 }
 
 /* Refusals of the store for the new fields, each leaving the transaction
  * as it was. */
 static void test_store_refusals(void **state) {
-        char dir[] = "/tmp/callrole-st2.XXXXXX", path[512];
+        const char *dir = scratch_make("/tmp/callrole-st2.XXXXXX");
+        char path[512];
         struct {
                 int type;
                 const char *kv[12];
@@ -245,7 +267,6 @@ static void test_store_refusals(void **state) {
         Store *s = NULL;
         Model *m = NULL;
 
-        assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/roles.db", dir);
         assert_int_equal(store_open(path, &s, NULL), 0);
         assert_int_equal(store_begin(s, NULL), 0);
@@ -265,11 +286,16 @@ static void test_store_refusals(void **state) {
         assert_int_equal(store_load(s, &m, NULL), 0);
         assert_int_equal(m->n_roles, 1);
         assert_int_equal(m->n_users, 1);
+        assert_string_equal(m->users[0].name, "alice");
         assert_int_equal(strv_length(m->accounts[0].notifications), 0);
+        /* The two refused user.set calls left alice's settings alone. */
+        assert_int_equal(m->users[0].n_memberships, 1);
+        assert_int_equal(strv_length(m->users[0].memberships[0].notify), 0);
         m = model_free(m);
         assert_int_equal(store_rollback(s), 0);
         s = store_free(s);
         test_rm_rf(dir);
+        scratch_dir[0] = 0;
 }
 
 /* ---- the compiled form -------------------------------------------------- */
@@ -468,8 +494,8 @@ int main(void) {
                 cmocka_unit_test(test_parse_agency_only),
                 cmocka_unit_test(test_parse_notification),
                 cmocka_unit_test(test_shipped_profiles_parse),
-                cmocka_unit_test(test_migration_2),
-                cmocka_unit_test(test_store_refusals),
+                cmocka_unit_test_teardown(test_migration_2, scratch_teardown),
+                cmocka_unit_test_teardown(test_store_refusals, scratch_teardown),
                 cmocka_unit_test(test_snapshot_notifications),
         };
         const struct CMUnitTest with_daemon[] = {

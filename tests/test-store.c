@@ -168,6 +168,15 @@ static void put_strv(FILE *fp, const char *label, char **l) {
                 fprintf(fp, "%s%s", i == l ? "" : ",", *i);
 }
 
+/* The lists of schema 2 (notifications), written only when not empty so
+ * the expectations of the tests before them stay as they are: an absent
+ * label still means a present, empty list. */
+static void put_strv_if_any(FILE *fp, const char *label, char **l) {
+        assert_non_null(l);
+        if (*l)
+                put_strv(fp, label, l);
+}
+
 static char *dump_model(const Model *m) {
         char *buf = NULL;
         size_t size = 0;
@@ -189,11 +198,13 @@ static char *dump_model(const Model *m) {
                         a->plan ? a->plan : "-", (long long) a->seats);
                 put_strv(fp, "hidden", a->hidden);
                 put_strv(fp, "attrs", a->attrs);
+                put_strv_if_any(fp, "notifications", a->notifications);
                 fputc('\n', fp);
         }
         for (size_t i = 0; i < m->n_roles; i++) {
                 const ModelRole *r = &m->roles[i];
-                fprintf(fp, "role %s/%s \"%s\" rank=%lld grants=", r->account, r->id, r->title, (long long) r->rank);
+                fprintf(fp, "role %s/%s \"%s\" rank=%lld%s grants=", r->account, r->id, r->title, (long long) r->rank,
+                        r->agency_only ? " agency-only" : "");
                 for (size_t j = 0; j < r->n_grants; j++) {
                         char *g = grant_format(&r->grants[j]);
                         assert_non_null(g);
@@ -216,6 +227,7 @@ static char *dump_model(const Model *m) {
                         put_strv(fp, "ivrs", mm->ivrs);
                         put_strv(fp, "acg", mm->acg);
                         put_strv(fp, "only", mm->only);
+                        put_strv_if_any(fp, "notify", mm->notify);
                         fputc('\n', fp);
                 }
         }
@@ -1006,6 +1018,88 @@ static void test_user_set(void **state) {
         assert_dump_contains(f->store, "user alice \"(null)\" enabled\nuser multi");
 }
 
+/* Notifications (schema 2): an account defines NAME=PERMISSION, a
+ * membership switches names on and off; every refusal leaves the model as
+ * it was, and what was applied survives a reopen. */
+static void test_notifications(void **state) {
+        Fixture *f = *state;
+        char *before;
+
+        f->store = open_ok(f);
+        base_roles(f->store);
+        apply_ok(f->store, CR_MSG_ACCOUNT_ADD, rec("name", "shop", "parent", "default", NULL));
+        apply_ok(f->store, CR_MSG_ACCOUNT_SET,
+                 rec("name", "default", "notifications[]", "daily=login,weekly=users.view", NULL));
+        apply_ok(f->store, CR_MSG_USER_ADD, rec("name", "alice", "role", "agent", "notify[]", "daily", NULL));
+        apply_ok(f->store, CR_MSG_USER_ADD, rec("name", "bob", "role", "agent", NULL));
+        apply_ok(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "weekly=on", NULL));
+        assert_dump_contains(f->store, "account default parent=- plan=- seats=-1 hidden= attrs= "
+                                       "notifications=daily=login,weekly=users.view\n");
+        assert_dump_contains(f->store, "user alice \"(null)\" enabled\n"
+                                       "  in default role=default/agent groups= ivrs= acg= only= notify=daily,weekly\n");
+        /* bob switched nothing on. */
+        assert_dump_contains(f->store, "user bob \"(null)\" enabled\n"
+                                       "  in default role=default/agent groups= ivrs= acg= only=\n");
+
+        /* Switching off, in order: on then off is off. */
+        apply_ok(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "daily=off", NULL));
+        assert_dump_contains(f->store, "only= notify=weekly\n");
+        apply_ok(f->store, CR_MSG_USER_SET, rec("name", "bob", "notify[]", "daily=on,daily=off", NULL));
+        assert_dump_contains(f->store, "user bob \"(null)\" enabled\n"
+                                       "  in default role=default/agent groups= ivrs= acg= only=\n");
+
+        /* Refusals: the error, the message, and nothing changed. */
+        refuse(f->store, CR_MSG_ACCOUNT_SET, rec("name", "default", "notifications[]", "daily", NULL), -EINVAL,
+               "KEY=VALUE", NULL);
+        refuse(f->store, CR_MSG_ACCOUNT_SET, rec("name", "default", "notifications[]", "daily=no.such", NULL), -ENOENT,
+               "unknown permission 'no.such'", NULL);
+        refuse(f->store, CR_MSG_ACCOUNT_SET, rec("name", "shop", "notifications[]", "never=", NULL), -ENOENT,
+               "defines no notification 'never'", NULL);
+        refuse(f->store, CR_MSG_ACCOUNT_SET, rec("name", "ghost", "notifications[]", "daily=login", NULL), -ENOENT,
+               "unknown account 'ghost'", NULL);
+        refuse(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "daily=sometimes", NULL), -EINVAL,
+               "on or off", NULL);
+        refuse(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "=on", NULL), -EINVAL, "NAME=on", NULL);
+        refuse(f->store, CR_MSG_USER_ADD, rec("name", "carol", "role", "agent", "notify[]", "da/ily", NULL), -EINVAL,
+               "invalid notification name", NULL);
+        /* A refusal late in the change undoes its earlier parts. */
+        refuse(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "daily=on,x=maybe", NULL), -EINVAL,
+               "on or off", NULL);
+        assert_dump_contains(f->store, "only= notify=weekly\n");
+
+        /* Redefining and removing a definition. */
+        apply_ok(f->store, CR_MSG_ACCOUNT_SET, rec("name", "default", "notifications[]", "daily=", NULL));
+        assert_dump_contains(f->store, "attrs= notifications=weekly=users.view\n");
+
+        /* An empty notify list switches everything off. */
+        apply_ok(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "", NULL));
+        assert_dump_contains(f->store, "user alice \"(null)\" enabled\n"
+                                       "  in default role=default/agent groups= ivrs= acg= only=\n");
+
+        /* It is all in the file. */
+        apply_ok(f->store, CR_MSG_USER_SET, rec("name", "alice", "notify[]", "weekly", NULL));
+        before = dump(f->store);
+        f->store = store_free(f->store);
+        f->store = open_ok(f);
+        {
+                char *again = dump(f->store);
+                assert_string_equal(again, before);
+                free(again);
+        }
+        free(before);
+
+        /* A membership's switches go with it (the rows are counted with the
+         * store closed: it keeps the database locked while open). */
+        f->store = store_free(f->store);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM membership_notifications"), 1);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM account_notifications"), 1);
+        f->store = open_ok(f);
+        apply_ok(f->store, CR_MSG_USER_DELETE, rec("name", "alice", NULL));
+        f->store = store_free(f->store);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM membership_notifications"), 0);
+        assert_int_equal(test_sql_int(f->path, "SELECT count(*) FROM account_notifications"), 1);
+}
+
 static void test_user_delete(void **state) {
         Fixture *f = *state;
 
@@ -1363,6 +1457,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_user_add, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_agency_roles, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_user_set, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_user_delete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_apply_misuse, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),

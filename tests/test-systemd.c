@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "callrole.h"
+#include "callrole-wire.h"
 #include "helper-daemon.h"
 
 #define START_TIMEOUT_MS 5000
@@ -54,10 +55,13 @@
  * named for inspection. */
 static pid_t spawned[32];
 static size_t n_spawned;
-static const char *live_dirs[8];
-static struct Transcript *live_transcript;
+/* Copies, not pointers: the Scratch and Transcript of a test live on its
+ * stack, which is gone (and reused) by the time teardown() runs after a
+ * failed assertion jumped out of it. */
+static char live_dirs[8][64];
+static int live_transcript_fd = -1;
+static char live_transcript_path[108];
 static struct callrole *live_client;
-static void transcript_close(struct Transcript *t);
 
 static void remember_pid(pid_t pid) {
         if (n_spawned < sizeof(spawned) / sizeof(spawned[0]))
@@ -66,8 +70,11 @@ static void remember_pid(pid_t pid) {
 
 static void remember_dir(const char *dir, bool live) {
         for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
-                if (live ? !live_dirs[i] : live_dirs[i] == dir) {
-                        live_dirs[i] = live ? dir : NULL;
+                if (live ? !live_dirs[i][0] : strcmp(live_dirs[i], dir) == 0) {
+                        if (live)
+                                snprintf(live_dirs[i], sizeof(live_dirs[i]), "%s", dir);
+                        else
+                                live_dirs[i][0] = 0;
                         return;
                 }
 }
@@ -81,13 +88,18 @@ static int teardown(void **state) {
                 }
         }
         n_spawned = 0;
-        if (live_transcript)
-                transcript_close(live_transcript);
+        /* The failed test's messages are lost with its stack: only the
+         * socket is closed and removed. */
+        if (live_transcript_fd >= 0) {
+                close(live_transcript_fd);
+                (void) unlink(live_transcript_path);
+                live_transcript_fd = -1;
+        }
         live_client = callrole_free(live_client);
         for (size_t i = 0; i < sizeof(live_dirs) / sizeof(live_dirs[0]); i++)
-                if (live_dirs[i]) {
+                if (live_dirs[i][0]) {
                         fprintf(stderr, "left for inspection: %s (daemon.log)\n", live_dirs[i]);
-                        live_dirs[i] = NULL;
+                        live_dirs[i][0] = 0;
                 }
         return 0;
 }
@@ -217,11 +229,12 @@ static void transcript_open(Transcript *t, const char *path) {
         assert_true(t->fd >= 0);
         assert_int_equal(setsockopt(t->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
         assert_int_equal(bind(t->fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        live_transcript = t;
+        live_transcript_fd = t->fd;
+        snprintf(live_transcript_path, sizeof(live_transcript_path), "%s", t->path);
 }
 
 static void transcript_close(Transcript *t) {
-        live_transcript = NULL;
+        live_transcript_fd = -1;
         if (t->fd >= 0) {
                 close(t->fd);
                 (void) unlink(t->path);
@@ -586,7 +599,8 @@ static bool have_program(const char *name) {
 static void test_socket_activation(void **state) {
         Scratch s;
         char comm[64];
-        struct stat st;
+        struct stat st = {};
+        int stat_result = -1;
         pid_t pid;
         callrole *c;
 
@@ -597,8 +611,11 @@ static void test_socket_activation(void **state) {
         scratch_init(&s);
         /* ExecStart= has no --socket: the daemon must use what it is given. */
         pid = daemon_spawn(&s, &(Spawn) { .activate = true, .no_socket_arg = true });
-        for (uint64_t end = now_ms() + START_TIMEOUT_MS; stat(s.socket, &st) < 0 && now_ms() < end;)
+        for (uint64_t end = now_ms() + START_TIMEOUT_MS;
+             (stat_result = stat(s.socket, &st)) < 0 && now_ms() < end;)
                 sleep_ms(10);
+        /* st is meaningful only if a stat() succeeded before the deadline. */
+        assert_int_equal(stat_result, 0);
         assert_true(S_ISSOCK(st.st_mode));
 
         /* Nothing has connected yet, so nothing has started: the socket
@@ -831,15 +848,74 @@ static void test_sighup(void **state) {
 
 /* ---- 4: SIGTERM ------------------------------------------------------------ */
 
-typedef struct InFlight {
-        callrole *c;
-        int result;
-} InFlight;
+/* A raw connection speaking the wire protocol directly: the test must know
+ * that a request's bytes are in the daemon's receive queue before it sends
+ * SIGTERM, which a library call in another thread cannot prove. */
+static int raw_connect(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-static void *in_flight_check(void *userdata) {
-        InFlight *f = userdata;
-        f->result = callrole_check(f->c, "agent", "calls.view", NULL, NULL, 0, NULL);
-        return NULL;
+        assert_true(fd >= 0);
+        assert_true(strlen(path) < sizeof(sa.sun_path));
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        return fd;
+}
+
+/* Writes one CHECK frame whole: when this returns, every byte of it sits in
+ * the daemon's receive queue (a Unix stream socket has no wire in between). */
+static void raw_send_check(int fd, uint32_t id, const char *user, const char *perm) {
+        struct cr_buf b;
+        size_t done = 0;
+
+        cr_buf_init(&b, CR_HEADER_SIZE + CR_REQUEST_MAX);
+        cr_frame_begin(&b, CR_MSG_CHECK, id);
+        cr_put_prefix(&b, 0, "");
+        cr_put_check(&b, user, perm, "", NULL, NULL, 0);
+        assert_int_equal(cr_frame_end(&b), 0);
+        while (done < b.len) {
+                ssize_t n = send(fd, b.data + done, b.len - done, MSG_NOSIGNAL);
+                assert_true(n > 0);
+                done += (size_t) n;
+        }
+        cr_buf_done(&b);
+}
+
+static void read_full(int fd, uint8_t *buf, size_t len) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+        for (size_t done = 0; done < len;) {
+                ssize_t n;
+
+                assert_int_equal(poll(&p, 1, START_TIMEOUT_MS), 1);
+                n = read(fd, buf + done, len - done);
+                assert_true(n > 0);     /* EOF means the request was dropped */
+                done += (size_t) n;
+        }
+}
+
+/* Reads one DECISION reply for request id and returns its "allowed" byte. */
+static int raw_read_decision(int fd, uint32_t id) {
+        uint8_t hdr[CR_HEADER_SIZE], *payload;
+        struct cr_header h;
+        struct cr_cursor cur;
+        struct cr_decision d = {};
+        int allowed;
+
+        read_full(fd, hdr, sizeof(hdr));
+        assert_int_equal(cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, &h), 0);
+        assert_int_equal(h.type, CR_MSG_DECISION);
+        assert_int_equal(h.id, id);
+        payload = malloc(h.length ? h.length : 1);
+        assert_non_null(payload);
+        read_full(fd, payload, h.length);
+        cr_cursor_init(&cur, payload, h.length);
+        assert_int_equal(cr_get_decision(&cur, &d), 0);
+        assert_int_equal(cr_cursor_end(&cur), 0);
+        allowed = d.allowed;
+        cr_decision_clear(&d);
+        free(payload);
+        return allowed;
 }
 
 static void assert_database_intact(const char *path) {
@@ -858,27 +934,27 @@ static void test_sigterm(void **state) {
         Scratch s;
         Transcript t;
         struct stat st;
-        pthread_t thread;
-        InFlight f = {};
         ssize_t stopping;
+        int fd;
 
         scratch_init(&s);
         transcript_open(&t, s.notify);
         start_ready(&s, &t, NULL);
         seed(s.socket);
 
-        /* A request already sent when SIGTERM arrives is answered: freeze
-         * the daemon, let the request reach its socket, then signal. */
-        f.c = client(s.socket);
-        assert_int_equal(status_number(f.c, "users"), 2);   /* connected */
+        /* A request already sent when SIGTERM arrives is answered.  The
+         * connection is proven accepted by a first answered request; then
+         * the daemon is frozen, the second request is written whole into
+         * its receive queue, and only then is it signalled. */
+        fd = raw_connect(s.socket);
+        raw_send_check(fd, 1, "agent", "calls.view");
+        assert_int_equal(raw_read_decision(fd, 1), 1);
         assert_int_equal(kill(t.pid, SIGSTOP), 0);
-        assert_int_equal(pthread_create(&thread, NULL, in_flight_check, &f), 0);
-        sleep_ms(200);
+        raw_send_check(fd, 2, "agent", "calls.view");
         assert_int_equal(kill(t.pid, SIGTERM), 0);
         assert_int_equal(kill(t.pid, SIGCONT), 0);
-        assert_int_equal(pthread_join(thread, NULL), 0);
-        assert_int_equal(f.result, 1);
-        callrole_free(f.c);
+        assert_int_equal(raw_read_decision(fd, 2), 1);
+        close(fd);
 
         assert_int_equal(daemon_wait(t.pid, START_TIMEOUT_MS), 0);
         transcript_pump(&t, 0);
