@@ -779,6 +779,21 @@ static int decision_make(struct cr_decision *ret, bool allowed, int reason, cons
         return 0;
 }
 
+/* What check and scope do first: who is asking about whom (and may they),
+ * and the permission and account the question names. */
+static int query_begin(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                       const char *account, Viewer *ret_v, uint32_t *ret_perm, char **ret_error) {
+        Viewer v = viewer_about(s, peer, user);
+        int k = gate_query(s, &v, peer, user, account, ret_error);
+        if (k < 0)
+                return k;
+        k = resolve_arguments(s, permission, account, ret_perm, ret_error);
+        if (k < 0)
+                return k;
+        *ret_v = v;
+        return 0;
+}
+
 int policy_check(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
                  const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
                  struct cr_decision *ret, char **ret_error) {
@@ -793,11 +808,7 @@ int policy_check(const Snapshot *s, const Peer *peer, const char *user, const ch
 
         if (!s || !peer || !user || !permission || !ret || (n_attrs > 0 && (!keys || !values)))
                 return -EINVAL;
-        v = viewer_about(s, peer, user);
-        k = gate_query(s, &v, peer, user, account, ret_error);
-        if (k < 0)
-                return k;
-        k = resolve_arguments(s, permission, account, &perm, ret_error);
+        k = query_begin(s, peer, user, permission, account, &v, &perm, ret_error);
         if (k < 0)
                 return k;
         k = parse_attrs(keys, values, n_attrs, &at, ret_error);
@@ -889,11 +900,7 @@ int policy_scope(const Snapshot *s, const Peer *peer, const char *user, const ch
 
         if (!s || !peer || !user || !permission || !ret)
                 return -EINVAL;
-        v = viewer_about(s, peer, user);
-        k = gate_query(s, &v, peer, user, account, ret_error);
-        if (k < 0)
-                return k;
-        k = resolve_arguments(s, permission, account, &perm, ret_error);
+        k = query_begin(s, peer, user, permission, account, &v, &perm, ret_error);
         if (k < 0)
                 return k;
         k = resolve(s, &v, user, perm, account, &r, ret_error);
