@@ -721,6 +721,16 @@ static bool scope_holds(const Snapshot *s, const SnapGrant *g, uint32_t m, const
 
 /* "assigned inbound calls and groups sales, support": what a grant limits
  * the user to.  The noun is the permission's area ("calls" of calls.view). */
+/* "groups g1, g2" (or "(user 'x' has none)") for a strict set scope;
+ * returns true, so the next phrase is joined with "and". */
+static bool set_phrase(Str *o, const Snapshot *s, const char *label, uint32_t list, const char *user, bool any) {
+        str_addf(o, "%s%s ", any ? " and " : "", label);
+        if (snap_list_n(s, list) == 0)
+                str_addf(o, "(user '%s' has none)", user);
+        str_list(o, s, list, ", ");
+        return true;
+}
+
 static void scope_phrase(Str *o, const Snapshot *s, const SnapGrant *g, uint32_t m, const char *user) {
         const SnapMembership *sm = snap_memberships(s, m);
         const char *perm = permission_name(s, g->permission), *dot = strchr(perm, '.');
@@ -733,20 +743,10 @@ static void scope_phrase(Str *o, const Snapshot *s, const SnapGrant *g, uint32_t
                          dot ? (int) (dot - perm) : (int) strlen("resources"), dot ? perm : "resources");
                 any = true;
         }
-        if (sc & SCOPE_GROUPS) {
-                str_addf(o, "%sgroups ", any ? " and " : "");
-                if (snap_list_n(s, sm->groups) == 0)
-                        str_addf(o, "(user '%s' has none)", user);
-                str_list(o, s, sm->groups, ", ");
-                any = true;
-        }
-        if (sc & SCOPE_IVRS) {
-                str_addf(o, "%sIVRs ", any ? " and " : "");
-                if (snap_list_n(s, sm->ivrs) == 0)
-                        str_addf(o, "(user '%s' has none)", user);
-                str_list(o, s, sm->ivrs, ", ");
-                any = true;
-        }
+        if (sc & SCOPE_GROUPS)
+                any = set_phrase(o, s, "groups", sm->groups, user, any);
+        if (sc & SCOPE_IVRS)
+                any = set_phrase(o, s, "IVRs", sm->ivrs, user, any);
         if (sc & SCOPE_ACG) {
                 str_addf(o, "%saccess-control groups ", any ? " and " : "");
                 str_list(o, s, sm->acg, ", ");
