@@ -57,7 +57,7 @@ COMMON_SRC := lib/wire.c lib/util.c
 CLIENT_SRC := lib/client.c lib/record.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 TEST_SRC := $(wildcard tests/test-*.c)
-HEADERS := $(wildcard include/*.h lib/*.h daemon/*.h tests/*.h pam_module/*.h tools/*.h)
+HEADERS := $(wildcard include/*.h lib/*.h daemon/*.h tests/*.h pam_module/*.h tools/*.h bench/*.h)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
@@ -121,12 +121,17 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/lib
 
 # Benchmarks need only the daemon starter of the test helpers (the others
 # are cmocka fixtures).
-$(BUILD)/bench/%: bench/%.c $(call obj,tests/helper-daemon.c) $(BUILD)/libclient.a $(HEADERS)
+# The generator (bench/gen-policy.c) writes databases through the daemon's
+# own store, so benchmarks also link the daemon archive.
+BENCH_LIB_OBJ := $(call obj,tests/helper-daemon.c $(filter-out bench/bench-%,$(wildcard bench/*.c)) bench/bench-util.c)
+# (not intermediate: make would delete them after each link)
+.SECONDARY: $(BENCH_LIB_OBJ)
+$(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(call obj,tests/helper-daemon.c) $(BUILD)/libclient.a \
+	$(CC) $(CFLAGS) -Itests -Ibench $(LDFLAGS) -o $@ $< $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
 		$(PKG_LIBS) -lpthread
 
-BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out bench/bench-util.c,$(wildcard bench/bench-*.c)))
 BENCH_USERS ?= 10000
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
