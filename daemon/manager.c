@@ -9,6 +9,7 @@
  * cannot be read stops the daemon before it serves anyone.
  */
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -226,6 +227,15 @@ int manager_load_config(Manager *m, bool initial) {
         return 0;
 }
 
+/* A loaded model is millions of small allocations when the database is
+ * large, all freed at once once it is compiled; glibc keeps those pages in
+ * the heap unless asked, so a daemon that loaded a million users would
+ * stay at twice the memory its snapshot needs. */
+static void model_release(Model *model) {
+        model_free(model);
+        (void) malloc_trim(0);
+}
+
 static int open_and_compile(const char *db_path, uint64_t generation, Store **ret_store, Snapshot **ret_snapshot) {
         _cleanup_free_ char *err = NULL;
         Store *store = NULL;
@@ -242,7 +252,7 @@ static int open_and_compile(const char *db_path, uint64_t generation, Store **re
                 return log_error_errno(r, "%s", err ? err : "cannot read the database");
         }
         r = snapshot_compile(model, generation, &snap);
-        model_free(model);
+        model_release(model);
         if (r < 0) {
                 store_free(store);
                 return log_error_errno(r, "the role model in %s is inconsistent and cannot be compiled: %m", db_path);
@@ -315,7 +325,7 @@ int manager_reload(Manager *m) {
         if (r >= 0)
                 /* Generations only grow, so a reader can tell a reload happened. */
                 r = snapshot_compile(model, snapshot_generation(m->snapshot) + 1, &snap);
-        model_free(model);
+        model_release(model);
         if (r < 0)
                 log_warning_errno(r, "reload: cannot read %s again (%s); keeping the policy in force",
                                   m->config.db_path, err ? err : strerror(-r));

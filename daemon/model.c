@@ -7,6 +7,7 @@
  * audit shows.  Parsing and formatting live together so that what
  * grant_format() writes, grant_parse() reads back unchanged.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -29,6 +30,99 @@ Model *model_new(void) {
         return calloc(1, sizeof(Model));
 }
 
+/* The pool: strings in chunks of at least POOL_CHUNK bytes, freed only
+ * with the model.  A million users loaded one malloc per string cost a
+ * second in malloc and free alone, and glibc keeps the freed pages. */
+#define POOL_CHUNK (1u << 20)
+
+typedef struct PoolChunk {
+        struct PoolChunk *next;
+        size_t used, size;
+        char data[];
+} PoolChunk;
+
+struct ModelPool {
+        PoolChunk *chunks;
+};
+
+/* The one empty list every pooled model shares: never freed. */
+static char *shared_empty[1];
+
+static void pool_free(ModelPool *p) {
+        if (!p)
+                return;
+        for (PoolChunk *c = p->chunks, *next; c; c = next) {
+                next = c->next;
+                free(c);
+        }
+        free(p);
+}
+
+int model_use_pool(Model *m) {
+        if (!m || m->pool || m->n_users > 0)
+                return -EINVAL;
+        m->pool = calloc(1, sizeof(ModelPool));
+        return m->pool ? 0 : -ENOMEM;
+}
+
+char *model_pool_strdup(Model *m, const char *s) {
+        size_t len;
+        PoolChunk *c;
+        char *out;
+
+        if (!m || !m->pool || !s)
+                return NULL;
+        len = strlen(s) + 1;
+        c = m->pool->chunks;
+        if (!c || c->size - c->used < len) {
+                size_t size = len > POOL_CHUNK ? len : POOL_CHUNK;
+                c = malloc(sizeof(PoolChunk) + size);
+                if (!c)
+                        return NULL;
+                *c = (PoolChunk) { .next = m->pool->chunks, .size = size };
+                m->pool->chunks = c;
+        }
+        out = c->data + c->used;
+        memcpy(out, s, len);
+        c->used += len;
+        return out;
+}
+
+char **model_pool_empty_strv(void) {
+        return shared_empty;
+}
+
+int model_pool_strv_push(Model *m, char ***l, const char *value) {
+        size_t n = *l == shared_empty ? 0 : strv_length(*l);
+        char *v = model_pool_strdup(m, value), **nl;
+
+        if (!v)
+                return -ENOMEM;
+        nl = realloc(*l == shared_empty ? NULL : *l, (n + 2) * sizeof(char *));
+        if (!nl)
+                return -ENOMEM;
+        nl[n] = v;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+/* A pooled model's strings belong to its pool; its lists are arrays of
+ * its own, or the shared empty one. */
+static void strv_release(char **l, bool pooled) {
+        if (l == shared_empty)
+                return;
+        if (pooled)
+                free(l);
+        else
+                strv_free(l);
+}
+
+static void str_release(char *s, bool pooled) {
+        if (!pooled)
+                free(s);
+}
+
 void grant_done(ModelGrant *g) {
         if (!g)
                 return;
@@ -38,15 +132,15 @@ void grant_done(ModelGrant *g) {
         *g = (ModelGrant) {};
 }
 
-static void membership_done(ModelMembership *m) {
-        free(m->account);
-        free(m->role_account);
-        free(m->role);
-        strv_free(m->groups);
-        strv_free(m->ivrs);
-        strv_free(m->acg);
-        strv_free(m->only);
-        strv_free(m->notify);
+static void membership_done(ModelMembership *m, bool pooled) {
+        str_release(m->account, pooled);
+        str_release(m->role_account, pooled);
+        str_release(m->role, pooled);
+        strv_release(m->groups, pooled);
+        strv_release(m->ivrs, pooled);
+        strv_release(m->acg, pooled);
+        strv_release(m->only, pooled);
+        strv_release(m->notify, pooled);
 }
 
 Model *model_free(Model *m) {
@@ -85,10 +179,10 @@ Model *model_free(Model *m) {
         }
         for (size_t i = 0; i < m->n_users; i++) {
                 ModelUser *u = &m->users[i];
-                free(u->name);
-                free(u->display_name);
+                str_release(u->name, m->pool);
+                str_release(u->display_name, m->pool);
                 for (size_t j = 0; j < u->n_memberships; j++)
-                        membership_done(&u->memberships[j]);
+                        membership_done(&u->memberships[j], m->pool);
                 free(u->memberships);
         }
         free(m->permissions);
@@ -97,6 +191,7 @@ Model *model_free(Model *m) {
         free(m->roles);
         free(m->rules);
         free(m->users);
+        pool_free(m->pool);
         free(m);
         return NULL;
 }

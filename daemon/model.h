@@ -100,6 +100,8 @@ typedef struct ModelUser {
         size_t n_memberships;
 } ModelUser;
 
+typedef struct ModelPool ModelPool;
+
 typedef struct Model {
         ModelPermission *permissions; size_t n_permissions;
         ModelPlan *plans; size_t n_plans;
@@ -107,10 +109,19 @@ typedef struct Model {
         ModelRole *roles; size_t n_roles;
         ModelRule *rules; size_t n_rules;
         ModelUser *users; size_t n_users;
+        /* When set (model_use_pool()), the strings of users and their
+         * memberships come from the pool, their lists are arrays of pooled
+         * strings or model_pool_empty_strv(), and model_free() releases the
+         * pool at once.  How the store loads a large database. */
+        ModelPool *pool;
 } Model;
 
 Model *model_new(void);
 Model *model_free(Model *m);
+int model_use_pool(Model *m);     /* before any user is added */
+char *model_pool_strdup(Model *m, const char *s);        /* NULL on ENOMEM */
+char **model_pool_empty_strv(void);
+int model_pool_strv_push(Model *m, char ***l, const char *value);
 
 /* Grammar of a grant as typed by people and stored in profiles:
  *   PERMISSION[@SCOPE[+SCOPE]...][/CONDITION]

@@ -483,12 +483,15 @@ static int compile_users(Builder *b, const Model *m, Held *held) {
                 if (!order)
                         return -ENOMEM;
         }
+        bool sorted = true;
         for (size_t i = 0; i < m->n_users; i++) {
                 if (!m->users[i].name)
                         return -EINVAL;
                 order[i] = (NameIndex) { m->users[i].name, (uint32_t) i };
+                sorted = sorted && (i == 0 || strcmp(order[i - 1].name, order[i].name) < 0);
         }
-        if (m->n_users > 1)
+        /* The store hands users over in name order already. */
+        if (m->n_users > 1 && !sorted)
                 qsort(order, m->n_users, sizeof(NameIndex), name_index_cmp);
 
         for (uint32_t i = 0; i < m->n_users; i++) {

@@ -110,6 +110,8 @@ enum {
         STMT_LOAD_USERS,
         STMT_LOAD_MEMBERSHIPS,
         STMT_LOAD_SETS,
+        STMT_LOAD_ACCOUNT_IDS,
+        STMT_LOAD_ROLE_IDS,
 
         /* schema 2 */
         STMT_NOTIFICATION_UPSERT,
@@ -195,14 +197,14 @@ static const char *const stmt_sql[_STMT_MAX] = {
                              "ORDER BY a.name, r.name, g.permission, g.rowid",
         [STMT_LOAD_RULES] = "SELECT a.name, r.if_pattern, r.requires_pattern FROM rules r "
                             "JOIN accounts a ON a.id = r.account ORDER BY a.name, r.if_pattern, r.requires_pattern",
-        [STMT_LOAD_USERS] = "SELECT name, display_name, enabled FROM users ORDER BY name",
-        [STMT_LOAD_MEMBERSHIPS] = "SELECT u.name, a.name, ra.name, r.name FROM memberships m "
-                                  "JOIN users u ON u.id = m.user JOIN accounts a ON a.id = m.account "
-                                  "JOIN roles r ON r.id = m.role JOIN accounts ra ON ra.id = r.account "
-                                  "ORDER BY u.name, a.name",
-        [STMT_LOAD_SETS] = "SELECT u.name, a.name, s.kind, s.value FROM membership_sets s "
-                           "JOIN users u ON u.id = s.user JOIN accounts a ON a.id = s.account "
-                           "ORDER BY u.name, a.name, s.kind, s.value",
+        /* The user tables are read in their primary-key order, which is
+         * user id order for all of them: no joins and no sorting, so a
+         * million users load as fast as SQLite can scan (load_users()). */
+        [STMT_LOAD_USERS] = "SELECT id, name, display_name, enabled FROM users ORDER BY id",
+        [STMT_LOAD_MEMBERSHIPS] = "SELECT user, account, role FROM memberships ORDER BY user, account",
+        [STMT_LOAD_SETS] = "SELECT user, account, kind, value FROM membership_sets ORDER BY user, account, kind, value",
+        [STMT_LOAD_ACCOUNT_IDS] = "SELECT id, name FROM accounts ORDER BY id",
+        [STMT_LOAD_ROLE_IDS] = "SELECT r.id, a.name, r.name FROM roles r JOIN accounts a ON a.id = r.account ORDER BY r.id",
 
         [STMT_NOTIFICATION_UPSERT] = "INSERT INTO account_notifications (account, name, permission) VALUES (?1, ?2, ?3) "
                                      "ON CONFLICT (account, name) DO UPDATE SET permission = excluded.permission",
@@ -212,9 +214,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_NOTIFY_CLEAR] = "DELETE FROM membership_notifications WHERE user = ?1 AND account = ?2",
         [STMT_LOAD_NOTIFICATIONS] = "SELECT a.name, n.name, n.permission FROM account_notifications n "
                                     "JOIN accounts a ON a.id = n.account ORDER BY a.name, n.name",
-        [STMT_LOAD_NOTIFY] = "SELECT u.name, a.name, n.name FROM membership_notifications n "
-                             "JOIN users u ON u.id = n.user JOIN accounts a ON a.id = n.account "
-                             "ORDER BY u.name, a.name, n.name",
+        [STMT_LOAD_NOTIFY] = "SELECT user, account, name FROM membership_notifications ORDER BY user, account, name",
 };
 
 struct Store {
@@ -2087,22 +2087,6 @@ static ModelRole *find_role(Model *m, const char *account, const char *id) {
         return NULL;
 }
 
-static ModelUser *find_user(Model *m, const char *name) {
-        size_t lo = 0, hi = m->n_users;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(m->users[mid].name, name);
-                if (c == 0)
-                        return &m->users[mid];
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
-}
-
 static const char load_ctx[] = "loading the role model";
 
 /* Opens a load query; the caller steps it. */
@@ -2276,6 +2260,84 @@ static int load_rules(Store *s, Model *m, char **ret_error) {
         return r;
 }
 
+/* Names by row id, for the user tables, which refer to accounts and roles
+ * by id.  Loaded in id order, searched by bisection. */
+typedef struct IdName {
+        int64_t id;
+        char *account;          /* accounts: the name; roles: the role's account */
+        char *name;             /* roles: the role id ("call-agent") */
+} IdName;
+
+/* The strings are in the model's pool, so memberships can share them. */
+typedef struct IdNames {
+        IdName *items;
+        size_t n;
+} IdNames;
+
+static void id_names_done(IdNames *l) {
+        free(l->items);
+        *l = (IdNames) {};
+}
+
+/* A column into the model's pool (see col_dup()). */
+static int col_pool(Model *m, sqlite3_stmt *st, int col, bool nullable, char **ret) {
+        const char *t;
+
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+                if (!nullable)
+                        return -EBADMSG;
+                *ret = NULL;
+                return 0;
+        }
+        t = col_text(st, col);
+        if (!t)
+                return -ENOMEM;
+        *ret = model_pool_strdup(m, t);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static const IdName *id_names_find(const IdNames *l, int64_t id) {
+        size_t lo = 0, hi = l->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (l->items[mid].id == id)
+                        return &l->items[mid];
+                if (l->items[mid].id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
+}
+
+static int load_id_names(Store *s, Model *m, int stmt, bool roles, IdNames *ret, char **ret_error) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if ((r = load_query(s, stmt, &st, ret_error)) < 0)
+                return r;
+        while ((r = stmt_step(s, st, load_ctx, ret_error)) > 0) {
+                IdName *e = array_append(&ret->items, &ret->n, sizeof(*e));
+                if (!e)
+                        return oom(s, ret_error);
+                *e = (IdName) { .id = sqlite3_column_int64(st, 0) };
+                if ((r = col_pool(m, st, 1, false, &e->account)) < 0 ||
+                    (roles && (r = col_pool(m, st, 2, false, &e->name)) < 0))
+                        return load_fail(s, r, ret_error);
+        }
+        return r;
+}
+
+/* The rows of the user tables come in user id order, as do the users:
+ * each stream is merged against the users with a cursor that only moves
+ * forward.  A row whose user is not there is a corrupt file. */
+static ModelUser *user_at(Model *m, const int64_t *ids, size_t *cursor, int64_t id) {
+        while (*cursor < m->n_users && ids[*cursor] < id)
+                (*cursor)++;
+        return *cursor < m->n_users && ids[*cursor] == id ? &m->users[*cursor] : NULL;
+}
+
 static ModelMembership *find_membership(ModelUser *u, const char *account) {
         for (size_t i = 0; i < u->n_memberships; i++)
                 if (strcmp(u->memberships[i].account, account) == 0)
@@ -2283,58 +2345,88 @@ static ModelMembership *find_membership(ModelUser *u, const char *account) {
         return NULL;
 }
 
+static int membership_account_cmp(const void *a, const void *b) {
+        return strcmp(((const ModelMembership *) a)->account, ((const ModelMembership *) b)->account);
+}
+
+static int user_name_cmp(const void *a, const void *b) {
+        return strcmp(((const ModelUser *) a)->name, ((const ModelUser *) b)->name);
+}
+
 static int load_users(Store *s, Model *m, char **ret_error) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL, *ms = NULL, *ss = NULL, *ns = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
+        _cleanup_(id_names_done) IdNames accounts = {}, roles = {};
+        size_t n_ids = 0, cursor;
         int r;
+
+        if (model_use_pool(m) < 0)
+                return oom(s, ret_error);
+        if ((r = load_id_names(s, m, STMT_LOAD_ACCOUNT_IDS, false, &accounts, ret_error)) < 0 ||
+            (r = load_id_names(s, m, STMT_LOAD_ROLE_IDS, true, &roles, ret_error)) < 0)
+                return r;
 
         if ((r = load_query(s, STMT_LOAD_USERS, &st, ret_error)) < 0)
                 return r;
         while ((r = stmt_step(s, st, load_ctx, ret_error)) > 0) {
                 ModelUser *u = array_append(&m->users, &m->n_users, sizeof(*u));
-                if (!u)
+                int64_t *id = u ? array_append(&ids, &n_ids, sizeof(*id)) : NULL;
+                if (!id)
                         return oom(s, ret_error);
-                if ((r = col_dup(st, 0, false, &u->name)) < 0 || (r = col_dup(st, 1, true, &u->display_name)) < 0)
+                *id = sqlite3_column_int64(st, 0);
+                *u = (ModelUser) { .enabled = sqlite3_column_int(st, 3) != 0 };
+                if ((r = col_pool(m, st, 1, false, &u->name)) < 0 || (r = col_pool(m, st, 2, true, &u->display_name)) < 0)
                         return load_fail(s, r, ret_error);
-                u->enabled = sqlite3_column_int(st, 2) != 0;
         }
         if (r < 0)
                 return r;
 
         if ((r = load_query(s, STMT_LOAD_MEMBERSHIPS, &ms, ret_error)) < 0)
                 return r;
+        cursor = 0;
         while ((r = stmt_step(s, ms, load_ctx, ret_error)) > 0) {
-                const char *user = col_text(ms, 0);
-                ModelUser *u = user ? find_user(m, user) : NULL;
+                ModelUser *u = user_at(m, ids, &cursor, sqlite3_column_int64(ms, 0));
+                const IdName *a = id_names_find(&accounts, sqlite3_column_int64(ms, 1)),
+                             *role = id_names_find(&roles, sqlite3_column_int64(ms, 2));
                 ModelMembership *mm;
 
-                if (!u)
+                if (!u || !a || !role)
                         return load_fail(s, -EBADMSG, ret_error);
                 mm = array_append(&u->memberships, &u->n_memberships, sizeof(*mm));
                 if (!mm)
                         return oom(s, ret_error);
-                if ((r = col_dup(ms, 1, false, &mm->account)) < 0 || (r = col_dup(ms, 2, false, &mm->role_account)) < 0 ||
-                    (r = col_dup(ms, 3, false, &mm->role)) < 0)
-                        return load_fail(s, r, ret_error);
-                if (!(mm->groups = strv_empty()) || !(mm->ivrs = strv_empty()) || !(mm->acg = strv_empty()) ||
-                    !(mm->only = strv_empty()) || !(mm->notify = strv_empty()))
-                        return oom(s, ret_error);
+                /* The names are the pooled ones of the id lists: shared, not copied. */
+                *mm = (ModelMembership) {
+                        .account = a->account,
+                        .role_account = role->account,
+                        .role = role->name,
+                        .groups = model_pool_empty_strv(),
+                        .ivrs = model_pool_empty_strv(),
+                        .acg = model_pool_empty_strv(),
+                        .only = model_pool_empty_strv(),
+                        .notify = model_pool_empty_strv(),
+                };
         }
         if (r < 0)
                 return r;
+        /* Memberships by account name, as every reader expects them (ids
+         * order them by when the account was made). */
+        for (size_t i = 0; i < m->n_users; i++)
+                if (m->users[i].n_memberships > 1)
+                        qsort(m->users[i].memberships, m->users[i].n_memberships, sizeof(ModelMembership),
+                              membership_account_cmp);
 
         if ((r = load_query(s, STMT_LOAD_SETS, &ss, ret_error)) < 0)
                 return r;
+        cursor = 0;
         while ((r = stmt_step(s, ss, load_ctx, ret_error)) > 0) {
-                const char *user = col_text(ss, 0), *account = col_text(ss, 1), *kind = col_text(ss, 2),
-                           *value = col_text(ss, 3);
-                ModelUser *u = user ? find_user(m, user) : NULL;
-                ModelMembership *mm = NULL;
+                ModelUser *u = user_at(m, ids, &cursor, sqlite3_column_int64(ss, 0));
+                const IdName *a = id_names_find(&accounts, sqlite3_column_int64(ss, 1));
+                const char *kind = col_text(ss, 2), *value = col_text(ss, 3);
+                ModelMembership *mm = u && a ? find_membership(u, a->account) : NULL;
                 char ***list;
 
-                if (!u || !account || !kind || !value)
-                        return load_fail(s, -EBADMSG, ret_error);
-                mm = find_membership(u, account);
-                if (!mm)
+                if (!mm || !kind || !value)
                         return load_fail(s, -EBADMSG, ret_error);
                 if (strcmp(kind, "group") == 0)
                         list = &mm->groups;
@@ -2346,7 +2438,7 @@ static int load_users(Store *s, Model *m, char **ret_error) {
                         list = &mm->only;
                 else
                         return load_fail(s, -EBADMSG, ret_error);
-                if (strv_extend(list, value) < 0)
+                if (model_pool_strv_push(m, list, value) < 0)
                         return oom(s, ret_error);
         }
         if (r < 0)
@@ -2354,17 +2446,25 @@ static int load_users(Store *s, Model *m, char **ret_error) {
 
         if ((r = load_query(s, STMT_LOAD_NOTIFY, &ns, ret_error)) < 0)
                 return r;
+        cursor = 0;
         while ((r = stmt_step(s, ns, load_ctx, ret_error)) > 0) {
-                const char *user = col_text(ns, 0), *account = col_text(ns, 1), *name = col_text(ns, 2);
-                ModelUser *u = user ? find_user(m, user) : NULL;
-                ModelMembership *mm = u && account ? find_membership(u, account) : NULL;
+                ModelUser *u = user_at(m, ids, &cursor, sqlite3_column_int64(ns, 0));
+                const IdName *a = id_names_find(&accounts, sqlite3_column_int64(ns, 1));
+                const char *name = col_text(ns, 2);
+                ModelMembership *mm = u && a ? find_membership(u, a->account) : NULL;
 
                 if (!mm || !name)
                         return load_fail(s, -EBADMSG, ret_error);
-                if (strv_extend(&mm->notify, name) < 0)
+                if (model_pool_strv_push(m, &mm->notify, name) < 0)
                         return oom(s, ret_error);
         }
-        return r;
+        if (r < 0)
+                return r;
+        /* Users are handed over in name order (store.h); ids were only
+         * needed for the merges above. */
+        if (m->n_users > 1)
+                qsort(m->users, m->n_users, sizeof(ModelUser), user_name_cmp);
+        return 0;
 }
 
 int store_load(Store *s, Model **ret, char **ret_error) {

@@ -31,7 +31,9 @@ Store *store_free(Store *s);
 const char *store_path(const Store *s);
 
 /* Loads everything but the audit.  Inside a transaction it sees the
- * transaction's own changes. */
+ * transaction's own changes.  Users come in name order, each with its
+ * memberships in account-name order; the users' strings are in the
+ * model's pool (model.h). */
 int store_load(Store *s, Model **ret, char **ret_error);
 
 /* Can the database still be written?  A file made read-only under a
