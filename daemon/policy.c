@@ -561,6 +561,7 @@ typedef struct Resolved {
         const char *account_name;      /* the account the answer is about */
         int reason;
         char *detail;
+        bool lean;                     /* the reason is enough: no detail is written */
 } Resolved;
 
 static void resolved_done(Resolved *r) {
@@ -574,6 +575,9 @@ static int deny(Resolved *r, int reason, const char *fmt, ...) {
         char *m;
         int k;
 
+        r->reason = reason;
+        if (r->lean)
+                return 0;
         va_start(ap, fmt);
         k = vasprintf(&m, fmt, ap);
         va_end(ap);
@@ -587,13 +591,13 @@ static int deny(Resolved *r, int reason, const char *fmt, ...) {
 /* v: whose view; for a viewer that does not see everything, gate_query()
  * has made sure there is a membership it sees where the answer is about. */
 static int resolve(const Snapshot *s, const Viewer *v, const char *user, uint32_t permission, const char *account,
-                   Resolved *r, char **ret_error) {
+                   bool lean, Resolved *r, char **ret_error) {
         const SnapUser *su;
         const char *pname;
 
         *r = (Resolved) {
                 .user = SNAP_NONE, .permission = permission, .account = SNAP_NONE, .membership = SNAP_NONE,
-                .role = SNAP_NONE, .account_name = isempty(account) ? "" : account,
+                .role = SNAP_NONE, .account_name = isempty(account) ? "" : account, .lean = lean,
         };
 
         /* 2. */
@@ -655,6 +659,8 @@ static int resolve(const Snapshot *s, const Viewer *v, const char *user, uint32_
                 const SnapMembership *m = snap_memberships(s, r->membership);
                 Str o = {};
                 _cleanup_free_ char *only = NULL;
+                if (lean)
+                        return deny(r, CR_REASON_NOT_GRANTED, "-");
                 str_list(&o, s, m->only, ", ");
                 only = str_take(&o);
                 if (!only)
@@ -665,7 +671,7 @@ static int resolve(const Snapshot *s, const Viewer *v, const char *user, uint32_
         }
         /* 7. */
         if (snap_bit(s, snap_accounts(s, r->account)->hidden_bits, r->permission)) {
-                uint32_t agency = hiding_agency(s, r->account, r->permission);
+                uint32_t agency = lean ? SNAP_NONE : hiding_agency(s, r->account, r->permission);
                 return deny(r, CR_REASON_HIDDEN_BY_AGENCY, "%s is hidden by agency '%s'", pname,
                             agency == SNAP_NONE ? "?" : account_name(s, agency));
         }
@@ -794,9 +800,11 @@ static int query_begin(const Snapshot *s, const Peer *peer, const char *user, co
         return 0;
 }
 
-int policy_check(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
-                 const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
-                 struct cr_decision *ret, char **ret_error) {
+/* A check; lean: only allowed and reason are wanted (*ret_lean, no
+ * strings), so no detail is ever formatted.  Batches are answered so. */
+static int check(const Snapshot *s, const Peer *peer, const char *user, const char *permission, const char *account,
+                 const char *const *keys, const char *const *values, size_t n_attrs, bool lean,
+                 struct cr_decision *ret, struct cr_decision *ret_lean, char **ret_error) {
         Resolved r = {};
         Attrs at = {};
         const SnapRole *role;
@@ -806,18 +814,20 @@ int policy_check(const Snapshot *s, const Peer *peer, const char *user, const ch
         Str o = {};
         int k;
 
-        if (!s || !peer || !user || !permission || !ret || (n_attrs > 0 && (!keys || !values)))
-                return -EINVAL;
         k = query_begin(s, peer, user, permission, account, &v, &perm, ret_error);
         if (k < 0)
                 return k;
         k = parse_attrs(keys, values, n_attrs, &at, ret_error);
         if (k < 0)
                 return k;
-        k = resolve(s, &v, user, perm, account, &r, ret_error);
+        k = resolve(s, &v, user, perm, account, lean, &r, ret_error);
         if (k < 0)
                 goto finish;
         if (r.reason != CR_REASON_NONE) {
+                if (lean) {
+                        *ret_lean = (struct cr_decision) { .reason = (uint8_t) r.reason };
+                        goto finish;
+                }
                 k = decision_make(ret, false, r.reason, r.role == SNAP_NONE ? "" : role_id(s, r.role),
                                   r.account_name, TAKE_PTR(r.detail));
                 goto finish;
@@ -838,6 +848,15 @@ int policy_check(const Snapshot *s, const Peer *peer, const char *user, const ch
                         chosen = role->first_grant + i;
                 if (effective_scopes(s, g, r.membership) == 0)
                         break;
+        }
+        if (lean) {
+                *ret_lean = (struct cr_decision) {
+                        .allowed = chosen != SNAP_NONE,
+                        .reason = chosen != SNAP_NONE ? CR_REASON_NONE
+                                  : scope_failed      ? CR_REASON_OUT_OF_SCOPE
+                                                      : CR_REASON_CONDITION_FAILED,
+                };
+                goto finish;
         }
         if (chosen != SNAP_NONE) {
                 const SnapGrant *g = snap_grants(s, chosen);
@@ -874,6 +893,30 @@ finish:
         return k;
 }
 
+int policy_check(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                 const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
+                 struct cr_decision *ret, char **ret_error) {
+        if (!s || !peer || !user || !permission || !ret || (n_attrs > 0 && (!keys || !values)))
+                return -EINVAL;
+        return check(s, peer, user, permission, account, keys, values, n_attrs, false, ret, NULL, ret_error);
+}
+
+int policy_check_lean(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
+                      const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
+                      bool *ret_allowed, uint8_t *ret_reason, char **ret_error) {
+        struct cr_decision d = {};
+        int k;
+
+        if (!s || !peer || !user || !permission || !ret_allowed || !ret_reason || (n_attrs > 0 && (!keys || !values)))
+                return -EINVAL;
+        k = check(s, peer, user, permission, account, keys, values, n_attrs, true, NULL, &d, ret_error);
+        if (k < 0)
+                return k;
+        *ret_allowed = d.allowed;
+        *ret_reason = d.reason;
+        return 0;
+}
+
 static int record_add_list(struct cr_record *rec, const char *key, const Snapshot *s, uint32_t list) {
         int k = cr_record_add_empty(rec, key);
         for (uint32_t i = 0; k >= 0 && i < snap_list_n(s, list); i++)
@@ -903,7 +946,7 @@ int policy_scope(const Snapshot *s, const Peer *peer, const char *user, const ch
         k = query_begin(s, peer, user, permission, account, &v, &perm, ret_error);
         if (k < 0)
                 return k;
-        k = resolve(s, &v, user, perm, account, &r, ret_error);
+        k = resolve(s, &v, user, perm, account, false, &r, ret_error);
         resolved_done(&r);
         if (k < 0)
                 return k;

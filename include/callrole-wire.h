@@ -226,6 +226,7 @@ struct cr_check {
         char *user, *permission, *account;
         char *attr_keys[CR_ATTRS_MAX], *attr_values[CR_ATTRS_MAX];
         size_t n_attrs;
+        char *storage;          /* all of the strings above, in one allocation */
 };
 
 struct cr_decision {

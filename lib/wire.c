@@ -178,6 +178,26 @@ int cr_get_u64(struct cr_cursor *c, uint64_t *ret) {
         return 0;
 }
 
+/* A string's bytes, checked and consumed: at most max (and CR_STR_MAX)
+ * bytes, all there, no NUL.  On failure the cursor has not moved. */
+static int str_view(struct cr_cursor *c, size_t max, const uint8_t **ret_p, uint16_t *ret_n) {
+        struct cr_cursor saved;
+        uint16_t n;
+
+        if (!c)
+                return -EBADMSG;
+        saved = *c;
+        if (cr_get_u16(c, &n) < 0)
+                return -EBADMSG;
+        if (n > max || n > CR_STR_MAX || c->left < n || memchr(c->p, 0, n)) {
+                *c = saved;
+                return -EBADMSG;
+        }
+        (void) cursor_take(c, n, ret_p);
+        *ret_n = n;
+        return 0;
+}
+
 int cr_get_str(struct cr_cursor *c, size_t max, char **ret) {
         struct cr_cursor saved;
         const uint8_t *p;
@@ -187,18 +207,13 @@ int cr_get_str(struct cr_cursor *c, size_t max, char **ret) {
         if (!c || !ret)
                 return -EBADMSG;
         saved = *c;
-        if (cr_get_u16(c, &n) < 0)
+        if (str_view(c, max, &p, &n) < 0)
                 return -EBADMSG;
-        if (n > max || n > CR_STR_MAX || c->left < n || memchr(c->p, 0, n)) {
-                *c = saved;
-                return -EBADMSG;
-        }
         s = malloc((size_t) n + 1);
         if (!s) {
                 *c = saved;
                 return -ENOMEM;
         }
-        (void) cursor_take(c, n, &p);
         memcpy(s, p, n);
         s[n] = 0;
         *ret = s;
@@ -523,13 +538,7 @@ int cr_get_records(struct cr_cursor *c, struct cr_records *ret) {
 /* ---- checks ------------------------------------------------------------ */
 
 void cr_check_clear(struct cr_check *c) {
-        free(c->user);
-        free(c->permission);
-        free(c->account);
-        for (size_t i = 0; i < c->n_attrs; i++) {
-                free(c->attr_keys[i]);
-                free(c->attr_values[i]);
-        }
+        free(c->storage);
         *c = (struct cr_check) {};
 }
 
@@ -557,38 +566,55 @@ void cr_put_check(struct cr_buf *b, const char *user, const char *perm, const ch
         }
 }
 
+/* Checks come by the thousand in batches: the strings of one are
+ * validated in a first pass and then copied into one allocation, which
+ * cr_check_clear() frees. */
 int cr_get_check(struct cr_cursor *c, struct cr_check *ret) {
+        enum { N_MAX = 3 + 2 * CR_ATTRS_MAX };
+        struct cr_cursor scan;
+        const uint8_t *p[N_MAX];
+        uint16_t len[N_MAX];
+        size_t n_str = 0, need = 0;
         struct cr_check k = {};
-        uint8_t n;
-        int r;
+        uint8_t n_attrs;
+        char *out, **slot[N_MAX];
 
-        if ((r = cr_get_str(c, CR_NAME_MAX, &k.user)) < 0 ||
-            (r = cr_get_str(c, CR_NAME_MAX, &k.permission)) < 0 ||
-            (r = cr_get_str(c, CR_NAME_MAX, &k.account)) < 0)
-                goto fail;
-        r = cr_get_u8(c, &n);
-        if (r < 0)
-                goto fail;
-        if (n > CR_ATTRS_MAX) {
-                r = -EBADMSG;
-                goto fail;
+        if (!c || !ret)
+                return -EBADMSG;
+        scan = *c;
+        for (; n_str < 3; n_str++)
+                if (str_view(&scan, CR_NAME_MAX, &p[n_str], &len[n_str]) < 0)
+                        return -EBADMSG;
+        if (cr_get_u8(&scan, &n_attrs) < 0 || n_attrs > CR_ATTRS_MAX)
+                return -EBADMSG;
+        for (uint8_t i = 0; i < n_attrs; i++, n_str += 2)
+                if (str_view(&scan, CR_NAME_MAX, &p[n_str], &len[n_str]) < 0 ||
+                    str_view(&scan, CR_STR_MAX, &p[n_str + 1], &len[n_str + 1]) < 0)
+                        return -EBADMSG;
+        for (size_t i = 0; i < n_str; i++)
+                need += (size_t) len[i] + 1;
+
+        k.storage = out = malloc(need);
+        if (!out)
+                return -ENOMEM;
+        slot[0] = &k.user;
+        slot[1] = &k.permission;
+        slot[2] = &k.account;
+        for (size_t i = 0; i < n_attrs; i++) {
+                slot[3 + 2 * i] = &k.attr_keys[i];
+                slot[4 + 2 * i] = &k.attr_values[i];
         }
-        for (uint8_t i = 0; i < n; i++) {
-                if ((r = cr_get_str(c, CR_NAME_MAX, &k.attr_keys[i])) < 0)
-                        goto fail;
-                if ((r = cr_get_str(c, CR_STR_MAX, &k.attr_values[i])) < 0) {
-                        free(k.attr_keys[i]);
-                        k.attr_keys[i] = NULL;
-                        goto fail;
-                }
-                k.n_attrs++;
+        for (size_t i = 0; i < n_str; i++) {
+                memcpy(out, p[i], len[i]);
+                out[len[i]] = 0;
+                *slot[i] = out;
+                out += len[i] + 1;
         }
+        k.n_attrs = n_attrs;
+        *c = scan;
         cr_check_clear(ret);
         *ret = k;
         return 0;
-fail:
-        cr_check_clear(&k);
-        return r == -ENOMEM ? -ENOMEM : -EBADMSG;
 }
 
 void cr_put_decision(struct cr_buf *b, const struct cr_decision *d) {

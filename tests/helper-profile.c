@@ -132,6 +132,31 @@ void pt_check_at(const char *file, int line, callrole *c, const char *user, cons
                 fail_msg("%s:%d: check %s %s: the detail '%s' does not say '%s'", file, line, user, perm, detail,
                          detail_has);
         callrole_decision_free(d);
+
+        /* Batches are decided by a leaner path that formats no detail: the
+         * same question in a batch (between two others, so its answer must
+         * land in its own place) gets the same answer and reason. */
+        {
+                callrole_check_item items[3] = {
+                        { .user = user, .permission = "login", .account = account },
+                        { .user = user, .permission = perm, .account = account, .attrs = av, .n_attrs = n },
+                        { .user = user, .permission = "login", .account = account },
+                };
+                int allowed[3] = { -1, -1, -1 };
+                callrole_reason reasons[3];
+
+                r = callrole_check_batch(c, items, 3, allowed, reasons);
+                if (r < 0)
+                        fail_msg("%s:%d: batch check %s %s: error %s (%s)", file, line, user, perm, strerror(-r),
+                                 callrole_last_error(c) ? callrole_last_error(c) : "no message");
+                if ((allowed[1] == 1) != want_allowed || (!want_allowed && reasons[1] != want_reason))
+                        fail_msg("%s:%d: batch check %s %s: expected %s (%s), got %s (%s)", file, line, user, perm,
+                                 want_allowed ? "allow" : "deny", callrole_reason_to_string(want_reason),
+                                 allowed[1] == 1 ? "allow" : "deny", callrole_reason_to_string(reasons[1]));
+                if (allowed[0] != allowed[2] || reasons[0] != reasons[2])
+                        fail_msg("%s:%d: batch check %s login: the same question answered twice differently", file,
+                                 line, user);
+        }
 }
 
 PtState pt_state(void) {
