@@ -124,6 +124,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/lib
 # The generator (bench/gen-policy.c) writes databases through the daemon's
 # own store, so benchmarks also link the daemon archive.
 BENCH_LIB_OBJ := $(call obj,tests/helper-daemon.c $(filter-out bench/bench-%,$(wildcard bench/*.c)) bench/bench-util.c)
+# The shared benchmark objects include the test helpers' headers too.
+$(BUILD)/obj/bench/%.o: override CFLAGS += -Itests -Ibench
 # (not intermediate: make would delete them after each link)
 .SECONDARY: $(BENCH_LIB_OBJ)
 $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
