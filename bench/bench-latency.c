@@ -138,7 +138,7 @@ int main(void) {
         int fd, r;
         size_t done_echo = 0, done_check = 0;
 
-        r = work_daemon_start(&d, &shape, NULL);
+        r = work_daemon_start(&d, &shape, NULL, NULL);
         if (r < 0)
                 work_die("cannot start callroled on the generated policy: %s", strerror(-r));
         r = work_checks_new(&shape, POOL, &rng, &pool);

@@ -97,7 +97,7 @@ _Noreturn void work_die(const char *fmt, ...) {
 
 /* ---- the policy and the daemon ----------------------------------------- */
 
-int work_daemon_start(TestDaemon *d, const GenShape *shape, double *ret_gen_s) {
+int work_daemon_start(TestDaemon *d, const GenShape *shape, const char *copy_name, double *ret_gen_s) {
         double t;
         int r;
 
@@ -113,6 +113,13 @@ int work_daemon_start(TestDaemon *d, const GenShape *shape, double *ret_gen_s) {
         if (r < 0)
                 return r;
         t = bench_now_us() - t;
+        if (copy_name) {
+                char to[sizeof(d->dir) + 64];
+                snprintf(to, sizeof(to), "%s/%s", d->dir, copy_name);
+                r = work_copy_file(d->db, to);
+                if (r < 0)
+                        return r;
+        }
         r = test_daemon_restart(d, NULL);
         if (r < 0)
                 return r;

@@ -41,8 +41,10 @@ int work_put_batch_frame(struct cr_buf *out, const WorkCheck *w, size_t n, uint3
 
 /* Generates the policy of shape into a fresh daemon's database and starts
  * the daemon on it; ret_gen_s (may be NULL) receives the generation time.
- * The daemon is registered for cleanup at exit and on SIGINT/SIGTERM. */
-int work_daemon_start(TestDaemon *d, const GenShape *shape, double *ret_gen_s);
+ * copy_name (may be NULL) names a copy of the generated database made in
+ * d->dir before the daemon opens it (and takes its exclusive lock).  The
+ * daemon is registered for cleanup at exit and on SIGINT/SIGTERM. */
+int work_daemon_start(TestDaemon *d, const GenShape *shape, const char *copy_name, double *ret_gen_s);
 /* test_daemon_cleanup() and forget it. */
 void work_daemon_cleanup(TestDaemon *d);
 /* Copies a database file (after gen_policy it is whole: the WAL was
