@@ -7,7 +7,9 @@
  * folder of a million users behind (the daemon itself also dies with us:
  * helper-daemon.c sets PR_SET_PDEATHSIG).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -190,6 +192,41 @@ int work_connect(const char *path) {
                 return e;
         }
         return fd;
+}
+
+int work_cpus(int *cpus, int max) {
+        cpu_set_t set;
+        int n = 0;
+
+        if (sched_getaffinity(0, sizeof(set), &set) < 0)
+                return -errno;
+        for (int i = 0; i < CPU_SETSIZE && n < max; i++)
+                if (CPU_ISSET(i, &set))
+                        cpus[n++] = i;
+        return n;
+}
+
+int work_pin(pid_t pid, int cpu) {
+        char path[64];
+        cpu_set_t set;
+        DIR *dir;
+        struct dirent *de;
+        int r = 0;
+
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (pid == 0)
+                return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+        /* Every thread: a daemon may have more than one. */
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        dir = opendir(path);
+        if (!dir)
+                return -errno;
+        while ((de = readdir(dir)))
+                if (de->d_name[0] != '.' && sched_setaffinity((pid_t) atoi(de->d_name), sizeof(set), &set) < 0)
+                        r = -errno;
+        closedir(dir);
+        return r;
 }
 
 /* ---- checks ------------------------------------------------------------- */

@@ -87,5 +87,11 @@ double work_client_start(void);
 void work_cleanup_register(TestDaemon *d);
 void work_cleanup_forget(TestDaemon *d);
 
+/* Up to max CPUs this process may run on, into cpus; returns how many
+ * (≤ 0 on error). */
+int work_cpus(int *cpus, int max);
+/* Pins every thread of pid (0: this process) to one CPU. */
+int work_pin(pid_t pid, int cpu);
+
 /* Prints to stderr and exits 1 (cleanup runs). */
 _Noreturn void work_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
