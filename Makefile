@@ -4,7 +4,7 @@
 #   make check           build and run every test (installs missing Debian packages first)
 #   make run             run callroled in the foreground on a socket and database under $(BUILD)/run
 #   make install DESTDIR=... PREFIX=/usr
-#   make bench | make fuzz FUZZ_SECONDS=N
+#   make bench | make bench-quick | make fuzz FUZZ_SECONDS=N
 #   SANITIZE=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
 #
 # Components: lib/wire.c and lib/util.c are linked into everything; the
@@ -70,7 +70,7 @@ LIBNAME := libcallrole.so
 PROGRAMS := $(BUILD)/callroled $(BUILD)/callrolectl $(BUILD)/$(LIBNAME).$(SOVERSION) $(BUILD)/pam_callrole.so \
             $(BUILD)/callrole.pc
 
-.PHONY: all check check-valgrind analyze run install clean deps deps-test bench fuzz fuzz-smoke check-systemd FORCE
+.PHONY: all check check-valgrind analyze run install clean deps deps-test bench bench-quick fuzz fuzz-smoke check-systemd FORCE
 all: $(PROGRAMS)
 
 # Paths compiled into the programs.  Rewritten only when they change, so a
@@ -124,6 +124,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/lib
 # The generator (bench/gen-policy.c) writes databases through the daemon's
 # own store, so benchmarks also link the daemon archive.
 BENCH_LIB_OBJ := $(call obj,tests/helper-daemon.c $(filter-out bench/bench-%,$(wildcard bench/*.c)) bench/bench-util.c)
+# The shared benchmark objects include the test helpers' headers too.
+$(BUILD)/obj/bench/%.o: override CFLAGS += -Itests -Ibench
 # (not intermediate: make would delete them after each link)
 .SECONDARY: $(BENCH_LIB_OBJ)
 $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
@@ -132,10 +134,14 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libcl
 		$(PKG_LIBS) -lpthread
 
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out bench/bench-util.c,$(wildcard bench/bench-*.c)))
-BENCH_USERS ?= 10000
+# The suite (bench/README.md): every bench program, then bench/casbin if
+# present; writes bench/results.md.  bench-quick is the reduced run.
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do CALLROLE_BUILD=$(BUILD) CALLROLE_SOURCE=$$(pwd) $$b $(BENCH_USERS) || exit 1; done
+	@BUILD=$(BUILD) BENCH_BUILT=1 BENCH_QUICK= bash bench/run-bench.sh
+bench-quick: deps
+	$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) BENCH_BUILT=1 BENCH_QUICK=1 bash bench/run-bench.sh
 
 # Fuzzing: one libFuzzer harness per parser of untrusted input (fuzz/README.md).
 FUZZ_SECONDS ?= 60
