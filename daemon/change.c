@@ -3,16 +3,48 @@
  *
  *   1. authorise each step against the current snapshot (policy_authorize);
  *   2. BEGIN; apply each step to the store;
- *   3. load the model as the transaction sees it and compile a new snapshot;
- *   4. validate the whole new model (role rules, seats...);
+ *   3. bring the snapshot to what the transaction holds;
+ *   4. validate what changed;
  *   5. write an audit record per step, inside the same transaction;
  *   6. COMMIT (or ROLLBACK for a dry run or any failure);
- *   7. only after a successful COMMIT, publish the new snapshot.
+ *   7. only then answer.
  *
  * So a change is on disk before it is acknowledged and is seen by the very
  * next check, a refused change leaves no trace, and the snapshot is always
- * exactly what the database holds.  Rebuilding the snapshot costs O(size of
- * the model) per change request, which is why bulk imports come in batches.
+ * exactly what the database holds.
+ *
+ * Two ways through step 3.  Structural changes (accounts, roles, rules,
+ * plans, permissions, profiles) are rare: the whole model is loaded from
+ * the transaction and compiled into a new snapshot, which is validated
+ * whole.  User changes are the common ones and must not cost the size of
+ * the model: each user a step touches is read back from the transaction
+ * (store_load_user) and patched into the snapshot in place
+ * (snapshot_patch_user), every rewrite logged for undo, and only those
+ * users' memberships are validated.
+ *
+ * User changes are also committed in groups, as databases do, because the
+ * fsync of a COMMIT costs more than everything else a change does:
+ *
+ *     no group --user change--> OPEN: BEGIN IMMEDIATE; the change applied
+ *        ^                       |    under its own savepoint, its reply
+ *        |                       |    held by the server
+ *        |                       +--user change--> OPEN (one more)
+ *        |                       |
+ *        |   any other request, the end of the event loop's round,
+ *        |   SIGTERM, SIGHUP, MANAGER_GROUP_MAX changes: manager_group_flush()
+ *        |                       |
+ *        +---- COMMIT ok: held replies released, undo log forgotten
+ *        +---- COMMIT failed: ROLLBACK, the snapshot undone to where the
+ *              group began, every held reply replaced by the error
+ *
+ * Invariants:
+ *   1. While a group is open, no request but a user change is dispatched
+ *      (dispatch_request() flushes first), so nothing is ever answered
+ *      from a snapshot holding uncommitted changes.
+ *   2. A connection with a held reply is not served further until the
+ *      flush (server.c), so its next request sees its change committed.
+ *   3. A change that fails is rolled back to its savepoint and its patches
+ *      undone to its mark, leaving the group's other changes as they were.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -249,49 +281,229 @@ static void annotate_error(int type, const Step *s, int r, char **ret_error) {
                           inner ? inner : strerror(-r));
 }
 
-int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr_record *params, bool dry_run,
-                         struct cr_records *ret_effect, char **ret_error) {
-        Step one = {}, *steps = NULL;
-        size_t n_steps = 0;
-        Profile *prof = NULL;
-        Model *model = NULL;
-        Snapshot *next = NULL;
-        struct cr_records effect = {};
-        bool in_tx = false;
-        const char *what = cr_msg_type_to_string(type);
+/* Step 5: an audit record per step and the effect the reply lists, as the
+ * snapshot after the change describes each object. */
+static int audit_steps(Manager *m, const Peer *peer, Step *steps, size_t n_steps, const Snapshot *after_snap,
+                       bool dry_run, struct cr_records *effect, char **ret_error) {
         int r;
-
-        if (type == CR_MSG_IMPORT) {
-                r = expand_import(params, &steps, &n_steps, ret_error);
-        } else if (type == CR_MSG_PROFILE_LOAD) {
-                if (!peer->admin)
-                        r = error_setf(ret_error, -EPERM, "only callrole administrators may load profiles");
-                else
-                        r = expand_profile(m, peer, params, &steps, &n_steps, &prof, ret_error);
-        } else {
-                one.type = type;
-                one.params = params;
-                steps = &one;
-                n_steps = 1;
-                r = 0;
-        }
-        if (r < 0)
-                goto finish;
 
         for (size_t i = 0; i < n_steps; i++) {
                 Step *s = &steps[i];
-                r = step_target(s);
-                if (r < 0)
-                        goto finish;
-                if (type != CR_MSG_PROFILE_LOAD) {
-                        r = policy_authorize(m->snapshot, peer, s->type, s->params, ret_error);
-                        if (r < 0) {
-                                annotate_error(type, s, r, ret_error);
-                                goto finish;
-                        }
+                _cleanup_free_ char *after = describe(after_snap, s, true), *target = NULL;
+                struct cr_record *rec;
+
+                if (asprintf(&target, "%s %s%s%s", s->target_kind,
+                             streq_ptr(s->target_kind, "role") || streq_ptr(s->target_kind, "rule") ? s->target_account : "",
+                             streq_ptr(s->target_kind, "role") || streq_ptr(s->target_kind, "rule") ? "/" : "",
+                             s->target_name) < 0) {
+                        target = NULL;
+                        return -ENOMEM;
                 }
-                s->before = describe(m->snapshot, s, false);
+                AuditEntry e = {
+                        .peer_uid = peer->uid,
+                        /* Acting --as, the peer is an administrator known by its
+                         * Unix name; the audit keeps both identities. */
+                        .peer_user = peer->as_user || peer->admin ? peer->unix_name : peer->user,
+                        .as_user = peer->as_user,
+                        .action = cr_msg_type_to_string(s->type),
+                        .target = target,
+                        .before = s->before,
+                        .after = after,
+                };
+                r = store_audit_append(m->store, &e, ret_error);
+                if (r < 0)
+                        return r;
+                rec = cr_records_append(effect);
+                if (!rec)
+                        return -ENOMEM;
+                if ((r = cr_record_add(rec, "action", e.action)) < 0 || (r = cr_record_add(rec, "target", target)) < 0 ||
+                    (r = cr_record_add(rec, "before", s->before ? s->before : "")) < 0 ||
+                    (r = cr_record_add(rec, "after", after ? after : "")) < 0 ||
+                    (r = cr_record_add(rec, "dry-run", dry_run ? "yes" : "no")) < 0)
+                        return r;
         }
+        return 0;
+}
+
+static bool is_user_change(int type) {
+        return type == CR_MSG_USER_ADD || type == CR_MSG_USER_SET || type == CR_MSG_USER_DELETE || type == CR_MSG_IMPORT;
+}
+
+struct GroupMember {
+        Connection *conn;
+        char *what;             /* the log line, written once committed */
+};
+
+void manager_group_forget(Manager *m, Connection *c) {
+        for (size_t i = 0; i < m->n_group; i++)
+                if (m->group[i].conn == c)
+                        m->group[i].conn = NULL;
+}
+
+void manager_group_done(Manager *m) {
+        for (size_t i = 0; i < m->n_group; i++)
+                free(m->group[i].what);
+        free(m->group);
+        m->group = NULL;
+        m->n_group = m->group_cap = 0;
+        snapshot_undo_done(&m->undo);
+}
+
+static int group_reserve(Manager *m) {
+        struct GroupMember *g;
+        size_t cap;
+
+        if (m->n_group < m->group_cap)
+                return 0;
+        cap = m->group_cap ? m->group_cap * 2 : 16;
+        g = realloc(m->group, cap * sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        m->group = g;
+        m->group_cap = cap;
+        return 0;
+}
+
+void manager_group_flush(Manager *m) {
+        _cleanup_free_ char *err = NULL, *message = NULL;
+        size_t n = m->n_group;
+        int r = 0;
+
+        if (!m->group_open)
+                return;
+        m->group_open = false;
+        if (n == 0) {
+                /* Every change of the group failed and was rolled back. */
+                (void) store_rollback(m->store);
+                snapshot_undo(m->snapshot, &m->undo, 0);
+                return;
+        }
+        r = store_commit(m->store, &err);
+        if (r < 0) {
+                snapshot_undo(m->snapshot, &m->undo, 0);
+                log_error_errno(r, "%zu change(s) could not be committed and were taken back: %s", n,
+                                err ? err : strerror(-r));
+                if (asprintf(&message, "the change was not saved (%s); nothing of it is in effect: fix the cause "
+                                       "and make it again",
+                             err ? err : strerror(-r)) < 0)
+                        message = NULL;
+        } else {
+                snapshot_undo_forget(&m->undo);
+                m->changes += n;
+        }
+        m->n_group = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (r >= 0)
+                        log_info("%s", m->group[i].what);
+                if (m->group[i].conn)
+                        server_release_reply(m->group[i].conn, r, message);
+                free(m->group[i].what);
+        }
+        if (r >= 0 && snapshot_wants_compile(m->snapshot)) {
+                _cleanup_free_ char *cerr = NULL;
+                /* Patches have left enough garbage: start afresh from the
+                 * store, which holds exactly what was just committed. */
+                int k = manager_compile_from_store(m, false, &cerr);
+                if (k < 0)
+                        log_warning_errno(k, "cannot compile the role model again (%s); going on with the patched one",
+                                          cerr ? cerr : strerror(-k));
+        }
+        manager_notify_status(m);
+}
+
+/* Steps 2-5 for user changes: patched in, validated per user; joined to the
+ * group, or for a dry run rolled back at once. */
+static int apply_user_steps(Manager *m, int type, const Peer *peer, Step *steps, size_t n_steps, bool dry_run,
+                            struct cr_records *effect, char **ret_error) {
+        _cleanup_strv_free_ char **names = NULL;
+        bool held_changed = false, own_tx = false, in_change = false;
+        size_t mark = snapshot_undo_mark(&m->undo);
+        int r;
+
+        if (dry_run)
+                /* A dry run answers from what is committed. */
+                manager_group_flush(m);
+        if (dry_run || !m->group_open) {
+                if (manager_db_replaced(m))
+                        return error_setf(ret_error, -EROFS,
+                                          "%s was moved or replaced while callroled had it open; nothing was changed: "
+                                          "restart callroled to use the file now at that path",
+                                          m->config.db_path);
+                r = store_check_writable(m->store, ret_error);
+                if (r < 0)
+                        return r;
+                r = store_begin(m->store, ret_error);
+                if (r < 0)
+                        return r;
+                if (dry_run)
+                        own_tx = true;
+                else
+                        m->group_open = true;
+        }
+        if (!dry_run && (r = group_reserve(m)) < 0)
+                goto fail;
+        r = store_change_begin(m->store, ret_error);
+        if (r < 0)
+                goto fail;
+        in_change = true;
+        for (size_t i = 0; i < n_steps; i++) {
+                ModelUser *mu = NULL;
+                bool hc = false;
+
+                r = store_apply(m->store, steps[i].type, steps[i].params, ret_error);
+                if (r < 0) {
+                        annotate_error(type, &steps[i], r, ret_error);
+                        goto undo;
+                }
+                r = store_load_user(m->store, steps[i].target_name, &mu, ret_error);
+                if (r >= 0)
+                        r = snapshot_patch_user(&m->snapshot, steps[i].target_name, mu, &m->undo, &hc);
+                model_user_free(mu);
+                if (r < 0) {
+                        if (ret_error && !*ret_error)
+                                error_setf(ret_error, r, "the change leaves the role model inconsistent (%s); nothing "
+                                          "was changed", strerror(-r));
+                        goto undo;
+                }
+                held_changed = held_changed || hc;
+                if (strv_extend(&names, steps[i].target_name) < 0) {
+                        r = -ENOMEM;
+                        goto undo;
+                }
+        }
+        r = snapshot_set_generation(m->snapshot, snapshot_generation(m->snapshot) + 1, &m->undo);
+        if (r >= 0)
+                r = policy_validate_users(m->snapshot, names, held_changed, ret_error);
+        if (r >= 0)
+                r = audit_steps(m, peer, steps, n_steps, m->snapshot, dry_run, effect, ret_error);
+        if (r < 0 || dry_run)
+                goto undo;
+        r = store_change_end(m->store, true, ret_error);
+        if (r < 0)
+                goto undo;
+        return 0;
+
+undo:
+        /* Invariant 3. */
+        if (in_change)
+                (void) store_change_end(m->store, false, NULL);
+        snapshot_undo(m->snapshot, &m->undo, mark);
+        if (own_tx)
+                (void) store_rollback(m->store);
+        return r < 0 ? r : 0;
+fail:
+        if (own_tx)
+                (void) store_rollback(m->store);
+        return r;
+}
+
+/* Steps 2-6 for structural changes: the whole model compiled again. */
+static int apply_structural_steps(Manager *m, int type, const Peer *peer, Step *steps, size_t n_steps,
+                                  bool dry_run, struct cr_records *effect, char **ret_error) {
+        Model *model = NULL;
+        Snapshot *next = NULL;
+        bool in_tx = false;
+        int r;
 
         if (manager_db_replaced(m)) {
                 r = error_setf(ret_error, -EROFS,
@@ -326,45 +538,9 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
         r = policy_validate(next, ret_error);
         if (r < 0)
                 goto finish;
-
-        for (size_t i = 0; i < n_steps; i++) {
-                Step *s = &steps[i];
-                _cleanup_free_ char *after = describe(next, s, true), *target = NULL;
-                struct cr_record *rec;
-
-                if (asprintf(&target, "%s %s%s%s", s->target_kind,
-                             streq_ptr(s->target_kind, "role") || streq_ptr(s->target_kind, "rule") ? s->target_account : "",
-                             streq_ptr(s->target_kind, "role") || streq_ptr(s->target_kind, "rule") ? "/" : "",
-                             s->target_name) < 0) {
-                        target = NULL;
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                AuditEntry e = {
-                        .peer_uid = peer->uid,
-                        /* Acting --as, the peer is an administrator known by its
-                         * Unix name; the audit keeps both identities. */
-                        .peer_user = peer->as_user || peer->admin ? peer->unix_name : peer->user,
-                        .as_user = peer->as_user,
-                        .action = cr_msg_type_to_string(s->type),
-                        .target = target,
-                        .before = s->before,
-                        .after = after,
-                };
-                r = store_audit_append(m->store, &e, ret_error);
-                if (r < 0)
-                        goto finish;
-                rec = cr_records_append(&effect);
-                if (!rec) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                if ((r = cr_record_add(rec, "action", e.action)) < 0 || (r = cr_record_add(rec, "target", target)) < 0 ||
-                    (r = cr_record_add(rec, "before", s->before ? s->before : "")) < 0 ||
-                    (r = cr_record_add(rec, "after", after ? after : "")) < 0 ||
-                    (r = cr_record_add(rec, "dry-run", dry_run ? "yes" : "no")) < 0)
-                        goto finish;
-        }
+        r = audit_steps(m, peer, steps, n_steps, next, dry_run, effect, ret_error);
+        if (r < 0)
+                goto finish;
 
         if (dry_run) {
                 (void) store_rollback(m->store);
@@ -372,26 +548,98 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
         } else {
                 r = store_commit(m->store, ret_error);
                 in_tx = false;
-                if (r < 0) {
-                        (void) store_rollback(m->store);
+                if (r < 0)
                         goto finish;
-                }
                 snapshot_free(m->snapshot);
                 m->snapshot = TAKE_PTR(next);
                 m->changes++;
-                log_info("%s by uid %u%s%s%s: %zu object(s) changed", what, (unsigned) peer->uid,
-                         peer->as_user ? " as " : "", peer->as_user ? peer->as_user : "", "", effect.n);
+        }
+        r = 0;
+
+finish:
+        if (in_tx)
+                (void) store_rollback(m->store);
+        snapshot_free(next);
+        model_free(model);
+        return r;
+}
+
+int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr_record *params, bool dry_run,
+                         Connection *connection, bool *ret_held, struct cr_records *ret_effect, char **ret_error) {
+        Step one = {}, *steps = NULL;
+        size_t n_steps = 0;
+        Profile *prof = NULL;
+        struct cr_records effect = {};
+        const char *what = cr_msg_type_to_string(type);
+        bool grouped = is_user_change(type) && connection && !dry_run;
+        int r;
+
+        *ret_held = false;
+        /* Invariant 1: only user changes join a group. */
+        if (!is_user_change(type))
+                manager_group_flush(m);
+        if (type == CR_MSG_IMPORT) {
+                r = expand_import(params, &steps, &n_steps, ret_error);
+        } else if (type == CR_MSG_PROFILE_LOAD) {
+                if (!peer->admin)
+                        r = error_setf(ret_error, -EPERM, "only callrole administrators may load profiles");
+                else
+                        r = expand_profile(m, peer, params, &steps, &n_steps, &prof, ret_error);
+        } else {
+                one.type = type;
+                one.params = params;
+                steps = &one;
+                n_steps = 1;
+                r = 0;
+        }
+        if (r < 0)
+                goto finish;
+
+        for (size_t i = 0; i < n_steps; i++) {
+                Step *s = &steps[i];
+                r = step_target(s);
+                if (r < 0)
+                        goto finish;
+                if (type != CR_MSG_PROFILE_LOAD) {
+                        r = policy_authorize(m->snapshot, peer, s->type, s->params, ret_error);
+                        if (r < 0) {
+                                annotate_error(type, s, r, ret_error);
+                                goto finish;
+                        }
+                }
+                s->before = describe(m->snapshot, s, false);
+        }
+
+        if (is_user_change(type)) {
+                if (!grouped)
+                        /* Not through a connection (no reply to hold): alone. */
+                        manager_group_flush(m);
+                r = apply_user_steps(m, type, peer, steps, n_steps, dry_run, &effect, ret_error);
+                if (r >= 0 && !grouped && !dry_run)
+                        manager_group_flush(m);
+        } else
+                r = apply_structural_steps(m, type, peer, steps, n_steps, dry_run, &effect, ret_error);
+        if (r < 0)
+                goto finish;
+
+        if (!dry_run) {
+                _cleanup_free_ char *line = NULL;
+                if (asprintf(&line, "%s by uid %u%s%s: %zu object(s) changed", what, (unsigned) peer->uid,
+                             peer->as_user ? " as " : "", peer->as_user ? peer->as_user : "", effect.n) < 0)
+                        line = NULL;
+                if (grouped) {
+                        /* Logged when committed (manager_group_flush()). */
+                        m->group[m->n_group++] = (struct GroupMember) { .conn = connection, .what = TAKE_PTR(line) };
+                        *ret_held = true;
+                } else
+                        log_info("%s", line ? line : what);
         }
         *ret_effect = effect;
         effect = (struct cr_records) {};
         r = 0;
 
 finish:
-        if (in_tx)
-                (void) store_rollback(m->store);
         cr_records_clear(&effect);
-        snapshot_free(next);
-        model_free(model);
         for (size_t i = 0; i < n_steps; i++)
                 step_done(&steps[i]);
         if (steps != &one)

@@ -20,7 +20,8 @@ typedef enum Privilege {
         PRIV_CHANGE,  /* a change: authorised step by step by the change pipeline */
 } Privilege;
 
-typedef int (*Handler)(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+/* req is the handlers' to read; only handle_change() writes to it (reply_held). */
+typedef int (*Handler)(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                        struct cr_buf *out, char **ret_error);
 
 int dispatch_error_reply(struct cr_buf *out, uint32_t id, int error, const char *message) {
@@ -44,7 +45,7 @@ static uint64_t monotonic_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-static int handle_status(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_status(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                          struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         struct cr_record *r = cr_records_append(&l);
@@ -168,7 +169,7 @@ static int handle_check_batch(Manager *m, const Request *req, const Peer *peer, 
         return r;
 }
 
-static int handle_scope(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_scope(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                         struct cr_buf *out, char **ret_error) {
         const char *user = cr_record_get(params, "user"), *perm = cr_record_get(params, "permission");
         struct cr_records l = {};
@@ -199,7 +200,7 @@ static size_t parse_limit(const struct cr_record *params) {
         return v > 10 * CR_PAGE_DEFAULT ? 10 * CR_PAGE_DEFAULT : v;
 }
 
-static int handle_user_get(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_user_get(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                            struct cr_buf *out, char **ret_error) {
         const char *name = cr_record_get(params, "name");
         struct cr_records l = {};
@@ -216,7 +217,7 @@ static int handle_user_get(Manager *m, const Request *req, const Peer *peer, con
         return r;
 }
 
-static int handle_user_list(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_user_list(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                             struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         int r = policy_user_list(m->snapshot, peer, cr_record_get(params, "role"), cr_record_get(params, "account"),
@@ -227,7 +228,7 @@ static int handle_user_list(Manager *m, const Request *req, const Peer *peer, co
         return r;
 }
 
-static int handle_role_list(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_role_list(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                             struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         const char *role = req->type == CR_MSG_ROLE_GET ? cr_record_get(params, "role") : NULL;
@@ -248,7 +249,7 @@ static int handle_role_list(Manager *m, const Request *req, const Peer *peer, co
         return r;
 }
 
-static int handle_permission_list(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_permission_list(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                                   struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         int r = policy_permission_records(m->snapshot, &l);
@@ -258,7 +259,7 @@ static int handle_permission_list(Manager *m, const Request *req, const Peer *pe
         return r;
 }
 
-static int handle_account_list(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_account_list(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                                struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         int r = policy_account_records(m->snapshot, peer, &l, ret_error);
@@ -268,7 +269,7 @@ static int handle_account_list(Manager *m, const Request *req, const Peer *peer,
         return r;
 }
 
-static int handle_profile_list(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_profile_list(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                                struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         int r = profile_list(m->config.profile_dir, &l, ret_error);
@@ -293,7 +294,7 @@ static int parse_i64(const char *s, int64_t *ret) {
         return 0;
 }
 
-static int handle_audit(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_audit(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                         struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         int64_t since, after;
@@ -311,7 +312,7 @@ static int handle_audit(Manager *m, const Request *req, const Peer *peer, const 
         return r;
 }
 
-static int handle_export(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_export(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                          struct cr_buf *out, char **ret_error) {
         struct cr_records l = {};
         int r = policy_export_records(m->snapshot, cr_record_get(params, "account"), &l, ret_error);
@@ -321,13 +322,15 @@ static int handle_export(Manager *m, const Request *req, const Peer *peer, const
         return r;
 }
 
-static int handle_change(Manager *m, const Request *req, const Peer *peer, const struct cr_record *params,
+static int handle_change(Manager *m, Request *req, const Peer *peer, const struct cr_record *params,
                          struct cr_buf *out, char **ret_error) {
         struct cr_records effect = {};
-        int r = manager_apply_change(m, peer, req->type, params, req->flags & CR_FLAG_DRY_RUN, &effect, ret_error);
+        int r = manager_apply_change(m, peer, req->type, params, req->flags & CR_FLAG_DRY_RUN, req->connection,
+                                     &req->reply_held, &effect, ret_error);
         if (r >= 0) {
                 r = reply_records(out, req->id, &effect);
-                manager_notify_status(m);
+                if (!req->reply_held)
+                        manager_notify_status(m);
         }
         cr_records_clear(&effect);
         return r;
@@ -385,6 +388,12 @@ static int reply_failure(Manager *m, const Request *req, const Peer *peer, struc
         return dispatch_error_reply(out, req->id, r, message);
 }
 
+static bool joins_group(const Request *req) {
+        return !(req->flags & CR_FLAG_DRY_RUN) &&
+               (req->type == CR_MSG_USER_ADD || req->type == CR_MSG_USER_SET || req->type == CR_MSG_USER_DELETE ||
+                req->type == CR_MSG_IMPORT);
+}
+
 int dispatch_request(Manager *m, Request *req, struct cr_buf *out) {
         _cleanup_free_ char *error = NULL;
         struct cr_record params = {};
@@ -426,6 +435,11 @@ int dispatch_request(Manager *m, Request *req, struct cr_buf *out) {
                 peer.admin = false;
                 peer.query = false;
         }
+
+        /* Group commit (change.c, invariant 1): anything but a user change
+         * is answered from committed state, so the open group goes first. */
+        if (!joins_group(req))
+                manager_group_flush(m);
 
         if (handlers[idx].privilege == PRIV_ADMIN && !peer.admin)
                 return reply_failure(m, req, &peer, out, -EPERM,

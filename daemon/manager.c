@@ -48,7 +48,10 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_group_flush(m);
         server_close_all(m);
+        sd_event_source_disable_unref(m->group_source);
+        manager_group_done(m);
         sd_event_unref(m->event);
         snapshot_free(m->snapshot);
         store_free(m->store);
@@ -306,13 +309,28 @@ bool manager_db_replaced(Manager *m) {
 /* SIGHUP: re-read the configuration and the database through the open
  * handle (it holds the file's lock exclusively, so a second handle could
  * not open it).  Either step failing keeps what was running. */
-int manager_reload(Manager *m) {
-        _cleanup_free_ char *err = NULL;
+int manager_compile_from_store(Manager *m, bool bump, char **ret_error) {
         Snapshot *snap = NULL;
         Model *model = NULL;
         int r;
 
+        r = store_load(m->store, &model, ret_error);
+        if (r >= 0)
+                r = snapshot_compile(model, snapshot_generation(m->snapshot) + (bump ? 1 : 0), &snap);
+        model_release(model);
+        if (r < 0)
+                return r;
+        snapshot_free(m->snapshot);
+        m->snapshot = snap;
+        return 0;
+}
+
+int manager_reload(Manager *m) {
+        _cleanup_free_ char *err = NULL;
+        int r;
+
         (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading configuration and database");
+        manager_group_flush(m);
         r = manager_load_config(m, false);
         if (r < 0)
                 log_warning("reload: keeping the previous configuration");
@@ -321,20 +339,14 @@ int manager_reload(Manager *m) {
                 log_error("%s was moved or replaced while callroled had it open; changes are refused until "
                           "callroled is restarted (stop it before restoring a database)",
                           m->config.db_path);
-        r = store_load(m->store, &model, &err);
-        if (r >= 0)
-                /* Generations only grow, so a reader can tell a reload happened. */
-                r = snapshot_compile(model, snapshot_generation(m->snapshot) + 1, &snap);
-        model_release(model);
+        /* Generations only grow, so a reader can tell a reload happened. */
+        r = manager_compile_from_store(m, true, &err);
         if (r < 0)
                 log_warning_errno(r, "reload: cannot read %s again (%s); keeping the policy in force",
                                   m->config.db_path, err ? err : strerror(-r));
-        else {
-                snapshot_free(m->snapshot);
-                m->snapshot = snap;
+        else
                 log_info("reloaded %s: %zu users, %zu roles", m->config.db_path, snapshot_n_users(m->snapshot),
                          snapshot_n_roles(m->snapshot));
-        }
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m);
         return 0;
@@ -349,9 +361,15 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         }
         log_info("%s: answering what was already received, then stopping", strsignal((int) si->ssi_signo));
+        manager_group_flush(m);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         m->exiting = true;
         return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_round_end(sd_event_source *s, void *userdata) {
+        manager_group_flush(userdata);
+        return 0;
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -388,6 +406,13 @@ int manager_run(Manager *m) {
         r = manager_start(m);
         if (r < 0)
                 return r;
+        /* Group commit: after every source that had something to do in
+         * this round of the loop, the changes they made are committed. */
+        r = sd_event_add_post(m->event, &m->group_source, on_round_end, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->group_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                return log_error_errno(r, "cannot add the group commit source: %m");
         log_info("callroled %s serving %s (database %s): %zu users, %zu roles, %zu accounts", CALLROLE_VERSION,
                  m->listen_fd_from_systemd ? "the socket passed by systemd" : m->config.socket_path,
                  m->config.db_path, snapshot_n_users(m->snapshot), snapshot_n_roles(m->snapshot),

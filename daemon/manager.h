@@ -28,6 +28,9 @@
 #define MANAGER_OUTPUT_HIGH_WATER (64u * 1024u)
 /* Frames served from one connection before the others get a turn. */
 #define MANAGER_FRAMES_PER_TURN 8u
+/* User changes committed together at most (group commit, change.c): past
+ * this a group is committed at once, so held replies stay bounded. */
+#define MANAGER_GROUP_MAX 256u
 
 typedef struct Connection Connection;
 
@@ -72,6 +75,13 @@ typedef struct Manager {
         uint64_t last_uid_limit_log_usec;   /* ... and of "too many from this uid" */
         sd_event_source *accept_retry_source;   /* re-enables accepting after EMFILE */
         bool exiting;
+
+        /* change.c: the open group of user changes (group commit) */
+        bool group_open;                 /* a transaction holds the group's changes */
+        SnapshotUndo undo;               /* how to take the group's patches back */
+        struct GroupMember *group;       /* whose replies wait for the COMMIT */
+        size_t n_group, group_cap;
+        sd_event_source *group_source;   /* commits at the end of each round of the loop */
 } Manager;
 
 int manager_new(Manager **ret);
@@ -101,6 +111,8 @@ typedef struct Request {
         gid_t gid;
         const char *unix_name;
         bool query_member;
+        Connection *connection;       /* whose reply a grouped change holds */
+        bool reply_held;              /* out: the reply waits for the group's COMMIT */
 } Request;
 
 /* dispatch.c: handles one complete frame and appends exactly one reply
@@ -112,9 +124,24 @@ int dispatch_request(Manager *m, Request *req, struct cr_buf *out);
 bool dispatch_type_known(uint8_t type);
 int dispatch_error_reply(struct cr_buf *out, uint32_t id, int error, const char *message);
 
-/* change.c: the change pipeline (authorise, apply, validate, audit, commit). */
+/* change.c: the change pipeline (authorise, apply, validate, audit, commit).
+ * A user change made through a connection joins the open group: it is
+ * applied and validated at once but committed by manager_group_flush(),
+ * and *ret_held says its reply must wait for that (the server holds it). */
 int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr_record *params, bool dry_run,
-                         struct cr_records *ret_effect, char **ret_error);
+                         Connection *connection, bool *ret_held, struct cr_records *ret_effect, char **ret_error);
+/* Commits the open group (if any) and releases its held replies, or on
+ * failure takes every change of the group back and replaces the replies
+ * with the error. */
+void manager_group_flush(Manager *m);
+/* A connection closing while its reply is held. */
+void manager_group_forget(Manager *m, Connection *c);
+void manager_group_done(Manager *m);
+/* Compiles a new snapshot from the store (reload, or after enough patches). */
+int manager_compile_from_store(Manager *m, bool bump_generation, char **ret_error);
+
+/* server.c: a held reply may go (error 0) or is replaced by an error. */
+void server_release_reply(Connection *c, int error, const char *message);
 
 /* profile.c */
 typedef struct ProfileChange {

@@ -143,6 +143,18 @@ static void membership_done(ModelMembership *m, bool pooled) {
         strv_release(m->notify, pooled);
 }
 
+ModelUser *model_user_free(ModelUser *u) {
+        if (!u)
+                return NULL;
+        free(u->name);
+        free(u->display_name);
+        for (size_t j = 0; j < u->n_memberships; j++)
+                membership_done(&u->memberships[j], false);
+        free(u->memberships);
+        free(u);
+        return NULL;
+}
+
 Model *model_free(Model *m) {
         if (!m)
                 return NULL;

@@ -118,6 +118,7 @@ typedef struct Model {
 
 Model *model_new(void);
 Model *model_free(Model *m);
+ModelUser *model_user_free(ModelUser *u);   /* one user of its own, not in a model */
 int model_use_pool(Model *m);     /* before any user is added */
 char *model_pool_strdup(Model *m, const char *s);        /* NULL on ENOMEM */
 char **model_pool_empty_strv(void);

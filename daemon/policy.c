@@ -254,7 +254,8 @@ static bool cond_holds(const Snapshot *s, const SnapGrant *g, uint32_t a) {
                 for (; a != SNAP_NONE; a = snap_accounts(s, a)->parent) {
                         uint32_t held = snap_accounts(s, a)->held_roles;
                         for (uint32_t i = 0; i < snap_list_n(s, held); i++)
-                                if (strcmp(role_id(s, snap_list_item(s, held, i)), id) == 0)
+                                if (snap_list_item(s, held, 2 * i + 1) > 0 &&
+                                    strcmp(role_id(s, snap_list_item(s, held, 2 * i)), id) == 0)
                                         return false;
                 }
                 return true;
@@ -1074,20 +1075,70 @@ int policy_user_records(const Snapshot *s, const Peer *peer, const char *user, s
         return 0;
 }
 
-/* First user whose name sorts after `after` (users are sorted by name). */
-static uint32_t users_after(const Snapshot *s, const char *after) {
-        uint32_t lo = 0, hi = s->n_users;
+/* Users in name order.  The compiled table is sorted; users patches added
+ * since (snapshot-layout.h, "Patches") are sorted here and merged in, and
+ * users patches deleted are skipped. */
+typedef struct UserOrder {
+        uint32_t table;                 /* next index in the compiled table */
+        uint32_t *extra;                /* the added users, sorted */
+        uint32_t n_extra, next_extra;
+} UserOrder;
 
-        if (isempty(after))
-                return 0;
+static int extra_cmp(const void *a, const void *b, void *userdata) {
+        const Snapshot *s = userdata;
+        return strcmp(user_name(s, *(const uint32_t *) a), user_name(s, *(const uint32_t *) b));
+}
+
+/* First index in [lo, hi) of a name-sorted sequence whose name sorts after
+ * `after`. */
+static uint32_t first_after(const Snapshot *s, const uint32_t *order, uint32_t lo, uint32_t hi, const char *after) {
         while (lo < hi) {
                 uint32_t mid = lo + (hi - lo) / 2;
-                if (strcmp(user_name(s, mid), after) <= 0)
+                if (strcmp(user_name(s, order ? order[mid] : mid), after) <= 0)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
         return lo;
+}
+
+static int user_order_begin(const Snapshot *s, const char *after, UserOrder *ret) {
+        UserOrder o = {};
+
+        if (s->n_extra_users > 0) {
+                o.extra = malloc(s->n_extra_users * sizeof(uint32_t));
+                if (!o.extra)
+                        return -ENOMEM;
+                for (uint32_t i = 0; i < s->n_extra_users; i++) {
+                        uint32_t u = snap_u32(s, s->extra_users)[i];
+                        if (!(snap_users(s, u)->flags & SNAP_USER_DELETED))
+                                o.extra[o.n_extra++] = u;
+                }
+                qsort_r(o.extra, o.n_extra, sizeof(uint32_t), extra_cmp, (void *) s);
+        }
+        if (!isempty(after)) {
+                o.table = first_after(s, NULL, 0, s->n_users, after);
+                o.next_extra = first_after(s, o.extra, 0, o.n_extra, after);
+        }
+        *ret = o;
+        return 0;
+}
+
+static uint32_t user_order_next(const Snapshot *s, UserOrder *o) {
+        while (o->table < s->n_users && (snap_users(s, o->table)->flags & SNAP_USER_DELETED))
+                o->table++;
+        if (o->table < s->n_users &&
+            (o->next_extra >= o->n_extra ||
+             strcmp(user_name(s, o->table), user_name(s, o->extra[o->next_extra])) < 0))
+                return o->table++;
+        if (o->next_extra < o->n_extra)
+                return o->extra[o->next_extra++];
+        return SNAP_NONE;
+}
+
+static void user_order_done(UserOrder *o) {
+        free(o->extra);
+        *o = (UserOrder) {};
 }
 
 /* Is there a role of that id the viewer sees (usable in account, if given)? */
@@ -1123,7 +1174,11 @@ int policy_user_list(const Snapshot *s, const Peer *peer, const char *role, cons
         if (limit == 0)
                 limit = CR_PAGE_DEFAULT;
 
-        for (uint32_t u = users_after(s, after); u < s->n_users && users < limit; u++) {
+        _cleanup_(user_order_done) UserOrder order = {};
+        int r = user_order_begin(s, after, &order);
+        if (r < 0)
+                return r;
+        for (uint32_t u; users < limit && (u = user_order_next(s, &order)) != SNAP_NONE;) {
                 const SnapUser *su = snap_users(s, u);
                 bool all = viewer_sees_all_of(s, &v, peer, u), listed = false;
 
@@ -1340,7 +1395,11 @@ int policy_export_records(const Snapshot *s, const char *account, struct cr_reco
                         return fail(ret_error, -ENOENT, "unknown account '%s': see 'callrolectl account list'",
                                     account);
         }
-        for (uint32_t u = 0; u < s->n_users; u++) {
+        _cleanup_(user_order_done) UserOrder order = {};
+        int r = user_order_begin(s, NULL, &order);
+        if (r < 0)
+                return r;
+        for (uint32_t u; (u = user_order_next(s, &order)) != SNAP_NONE;) {
                 const SnapUser *su = snap_users(s, u);
                 int k;
 
@@ -1796,7 +1855,7 @@ static int authorize_role_delete(const Snapshot *s, const struct cr_record *p, c
         r = snap_find_role(s, a, role);
         if (r == SNAP_NONE)
                 return fail(ret_error, -ENOENT, "unknown role '%s' in account '%s'", role, account);
-        for (uint32_t m = 0; m < s->n_memberships; m++)
+        SNAP_FOREACH_MEMBERSHIP(s, m, pos, i)
                 if (snap_memberships(s, m)->role == r) {
                         if (held++ == 0)
                                 example = snap_memberships(s, m)->user;
@@ -1964,23 +2023,35 @@ static int validate_rules(const Snapshot *s, char **ret_error) {
         return 0;
 }
 
+/* A membership's role must be of its account or an agency above. */
+static int validate_role_account(const Snapshot *s, uint32_t m, char **ret_error) {
+        const SnapMembership *sm = snap_memberships(s, m);
+        uint32_t ra = snap_roles(s, sm->role)->account;
+
+        if (account_is_under(s, sm->account, ra))
+                return 0;
+        return fail(ret_error, -EINVAL,
+                    "user '%s' has role '%s' of account '%s' in account '%s', which is neither that account nor one "
+                    "of its sub-accounts: use a role of '%s' or of its agencies",
+                    user_name(s, sm->user), role_id(s, sm->role), account_name(s, ra), account_name(s, sm->account),
+                    account_name(s, sm->account));
+}
+
 /* An agency-only role is held only in agencies; held there, it applies in
  * every sub-account. */
-static int validate_agency_only(const Snapshot *s, char **ret_error) {
-        for (uint32_t m = 0; m < s->n_memberships; m++) {
-                const SnapMembership *sm = snap_memberships(s, m);
-                if (!(snap_roles(s, sm->role)->flags & SNAP_ROLE_AGENCY_ONLY) ||
-                    (snap_accounts(s, sm->account)->flags & SNAP_ACCOUNT_AGENCY))
-                        continue;
-                return fail(ret_error, -EINVAL,
-                            "role '%s' (%s) exists only in agencies, and account '%s' of user '%s' is not one (it has "
-                            "no sub-accounts and no attribute kind=agency): give the role in the agency, where it "
-                            "applies to every sub-account, or mark the account with 'callrolectl account set %s "
-                            "--attr kind=agency'",
-                            role_id(s, sm->role), role_title(s, sm->role), account_name(s, sm->account),
-                            user_name(s, sm->user), account_name(s, sm->account));
-        }
-        return 0;
+static int validate_agency_only(const Snapshot *s, uint32_t m, char **ret_error) {
+        const SnapMembership *sm = snap_memberships(s, m);
+
+        if (!(snap_roles(s, sm->role)->flags & SNAP_ROLE_AGENCY_ONLY) ||
+            (snap_accounts(s, sm->account)->flags & SNAP_ACCOUNT_AGENCY))
+                return 0;
+        return fail(ret_error, -EINVAL,
+                    "role '%s' (%s) exists only in agencies, and account '%s' of user '%s' is not one (it has "
+                    "no sub-accounts and no attribute kind=agency): give the role in the agency, where it "
+                    "applies to every sub-account, or mark the account with 'callrolectl account set %s "
+                    "--attr kind=agency'",
+                    role_id(s, sm->role), role_title(s, sm->role), account_name(s, sm->account),
+                    user_name(s, sm->user), account_name(s, sm->account));
 }
 
 /* A notification switched on must exist where the membership is and its
@@ -1989,36 +2060,54 @@ static int validate_agency_only(const Snapshot *s, char **ret_error) {
  * holding.  So a change that would leave a user with a notification about
  * what they cannot see (a role change, a narrower `only`, an agency hiding
  * the feature) is refused, naming the permission. */
-static int validate_notifications(const Snapshot *s, char **ret_error) {
-        for (uint32_t m = 0; m < s->n_memberships; m++) {
-                const SnapMembership *sm = snap_memberships(s, m);
+static int validate_notifications(const Snapshot *s, uint32_t m, char **ret_error) {
+        const SnapMembership *sm = snap_memberships(s, m);
 
-                for (uint32_t i = 0; i < snap_list_n(s, sm->notify); i++) {
-                        const char *name = snap_list_str(s, sm->notify, i);
-                        uint32_t n = notification_find(s, sm->account, name), p;
-                        _cleanup_free_ char *why = NULL;
-                        Str o = {};
+        for (uint32_t i = 0; i < snap_list_n(s, sm->notify); i++) {
+                const char *name = snap_list_str(s, sm->notify, i);
+                uint32_t n = notification_find(s, sm->account, name), p;
+                _cleanup_free_ char *why = NULL;
+                Str o = {};
 
-                        if (n == SNAP_NONE)
-                                return fail(ret_error, -ENOENT,
-                                            "there is no notification '%s' in account '%s' (user '%s'): see the "
-                                            "notifications of 'callrolectl account list'",
-                                            name, account_name(s, sm->account), user_name(s, sm->user));
-                        p = snap_notifications(s, n)->permission;
-                        if (membership_holds(s, m, sm->account, p))
-                                continue;
-                        why_not_held(&o, s, m, sm->account, p);
-                        why = str_take(&o);
-                        if (!why)
-                                return -ENOMEM;
-                        return fail(ret_error, -EINVAL,
-                                    "notification '%s' needs %s, which user '%s' does not have in account '%s' (%s): "
-                                    "switch it off (--notify %s=off) or give a role that grants %s",
-                                    name, permission_name(s, p), user_name(s, sm->user), account_name(s, sm->account),
-                                    why, name, permission_name(s, p));
-                }
+                if (n == SNAP_NONE)
+                        return fail(ret_error, -ENOENT,
+                                    "there is no notification '%s' in account '%s' (user '%s'): see the "
+                                    "notifications of 'callrolectl account list'",
+                                    name, account_name(s, sm->account), user_name(s, sm->user));
+                p = snap_notifications(s, n)->permission;
+                if (membership_holds(s, m, sm->account, p))
+                        continue;
+                why_not_held(&o, s, m, sm->account, p);
+                why = str_take(&o);
+                if (!why)
+                        return -ENOMEM;
+                return fail(ret_error, -EINVAL,
+                            "notification '%s' needs %s, which user '%s' does not have in account '%s' (%s): "
+                            "switch it off (--notify %s=off) or give a role that grants %s",
+                            name, permission_name(s, p), user_name(s, sm->user), account_name(s, sm->account),
+                            why, name, permission_name(s, p));
         }
         return 0;
+}
+
+static int validate_membership(const Snapshot *s, uint32_t m, char **ret_error) {
+        int k = validate_role_account(s, m, ret_error);
+        if (k >= 0)
+                k = validate_agency_only(s, m, ret_error);
+        if (k >= 0)
+                k = validate_notifications(s, m, ret_error);
+        return k;
+}
+
+static int validate_seats(const Snapshot *s, uint32_t a, char **ret_error) {
+        const SnapAccount *sa = snap_accounts(s, a);
+
+        if (sa->seats < 0 || (int64_t) sa->n_members <= sa->seats)
+                return 0;
+        return fail(ret_error, -EDQUOT,
+                    "account '%s' has %" PRId64 " seats and %" PRIu32 " users: remove users or raise the seats with "
+                    "'callrolectl account set'",
+                    account_name(s, a), sa->seats, sa->n_members);
 }
 
 int policy_validate(const Snapshot *s, char **ret_error) {
@@ -2026,33 +2115,54 @@ int policy_validate(const Snapshot *s, char **ret_error) {
 
         if (!s)
                 return -EINVAL;
-        /* A membership's role must be of its account or an agency above. */
-        for (uint32_t m = 0; m < s->n_memberships; m++) {
-                const SnapMembership *sm = snap_memberships(s, m);
-                uint32_t ra = snap_roles(s, sm->role)->account;
-                if (!account_is_under(s, sm->account, ra))
-                        return fail(ret_error, -EINVAL,
-                                    "user '%s' has role '%s' of account '%s' in account '%s', which is neither that "
-                                    "account nor one of its sub-accounts: use a role of '%s' or of its agencies",
-                                    user_name(s, sm->user), role_id(s, sm->role), account_name(s, ra),
-                                    account_name(s, sm->account), account_name(s, sm->account));
+        SNAP_FOREACH_MEMBERSHIP(s, m, pos, i) {
+                k = validate_role_account(s, m, ret_error);
+                if (k < 0)
+                        return k;
         }
         k = validate_rules(s, ret_error);
         if (k < 0)
                 return k;
-        k = validate_agency_only(s, ret_error);
-        if (k < 0)
-                return k;
-        k = validate_notifications(s, ret_error);
-        if (k < 0)
-                return k;
+        SNAP_FOREACH_MEMBERSHIP(s, m, pos, i) {
+                k = validate_agency_only(s, m, ret_error);
+                if (k < 0)
+                        return k;
+        }
+        SNAP_FOREACH_MEMBERSHIP(s, m, pos, i) {
+                k = validate_notifications(s, m, ret_error);
+                if (k < 0)
+                        return k;
+        }
         for (uint32_t a = 0; a < s->n_accounts; a++) {
-                const SnapAccount *sa = snap_accounts(s, a);
-                if (sa->seats >= 0 && (int64_t) sa->n_members > sa->seats)
-                        return fail(ret_error, -EDQUOT,
-                                    "account '%s' has %" PRId64 " seats and %" PRIu32 " users: remove users or raise "
-                                    "the seats with 'callrolectl account set'", account_name(s, a), sa->seats,
-                                    sa->n_members);
+                k = validate_seats(s, a, ret_error);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+int policy_validate_users(const Snapshot *s, char *const *users, bool held_changed, char **ret_error) {
+        int k;
+
+        if (!s)
+                return -EINVAL;
+        /* A role gained or lost its last holder in some account: no-role=
+         * conditions may now grant or withhold something from anyone
+         * there, whose notifications then need checking again. */
+        if (held_changed)
+                return policy_validate(s, ret_error);
+        for (char *const *name = users; name && *name; name++) {
+                uint32_t u = snap_find_user(s, *name);
+                const SnapUser *su;
+                if (u == SNAP_NONE)
+                        continue;
+                su = snap_users(s, u);
+                for (uint32_t i = 0; i < su->n_memberships; i++) {
+                        uint32_t m = su->first_membership + i;
+                        if ((k = validate_membership(s, m, ret_error)) < 0 ||
+                            (k = validate_seats(s, snap_memberships(s, m)->account, ret_error)) < 0)
+                                return k;
+                }
         }
         return 0;
 }

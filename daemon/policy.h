@@ -98,6 +98,10 @@ bool policy_user_exists(const Snapshot *s, const char *user);
  * -EINVAL/-ENOENT/-EDQUOT with a message naming the first problem and, for
  * a rule or a notification, the missing permission. */
 int policy_validate(const Snapshot *s, char **ret_error);
+/* After a patch of users (NULL-terminated names): checks only their
+ * memberships and the seats of their accounts, unless held_changed
+ * (snapshot_patch_user()), when everything is checked. */
+int policy_validate_users(const Snapshot *s, char *const *users, bool held_changed, char **ret_error);
 
 /* Renderers for read requests (fields as in docs/protocol.md).  Each
  * appends to *ret only what peer may see, and treats an account or role

@@ -82,6 +82,11 @@ struct Connection {
 
         struct cr_buf out;
         size_t out_pos;
+        /* A user change's reply waits for its group's COMMIT (change.c):
+         * out[held_at..) is not sent, and nothing more is dispatched, until
+         * server_release_reply(). */
+        bool held;
+        size_t held_at;
 };
 
 static uint64_t now_usec(void) {
@@ -112,6 +117,8 @@ static void connection_free(Connection *c) {
         if (c->next)
                 c->next->prev = c->prev;
         m->n_connections--;
+        if (c->held)
+                manager_group_forget(m, c);
         sd_event_source_disable_unref(c->io_source);
         sd_event_source_disable_unref(c->timer_source);
         sd_event_source_disable_unref(c->defer_source);
@@ -122,8 +129,13 @@ static void connection_free(Connection *c) {
         free(c);
 }
 
+/* Where what may be sent ends. */
+static size_t connection_out_end(const Connection *c) {
+        return c->held ? c->held_at : c->out.len;
+}
+
 static bool connection_out_pending(const Connection *c) {
-        return c->out_pos < c->out.len;
+        return c->out_pos < connection_out_end(c);
 }
 
 static bool connection_mid_frame(const Connection *c) {
@@ -131,7 +143,7 @@ static bool connection_mid_frame(const Connection *c) {
 }
 
 static bool connection_may_dispatch(const Connection *c) {
-        return c->state == CONNECTION_READING && c->out.len - c->out_pos < MANAGER_OUTPUT_HIGH_WATER;
+        return c->state == CONNECTION_READING && !c->held && c->out.len - c->out_pos < MANAGER_OUTPUT_HIGH_WATER;
 }
 
 static bool connection_frame_ready(const Connection *c) {
@@ -187,7 +199,7 @@ static int connection_update(Connection *c) {
 
 static int connection_flush(Connection *c) {
         while (connection_out_pending(c)) {
-                ssize_t n = send(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos,
+                ssize_t n = send(c->fd, c->out.data + c->out_pos, connection_out_end(c) - c->out_pos,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
@@ -197,8 +209,10 @@ static int connection_flush(Connection *c) {
                 c->out_pos += (size_t) n;
         }
         /* Everything written: reuse the buffer from its start. */
-        c->out.len = 0;
-        c->out_pos = 0;
+        if (!c->held) {
+                c->out.len = 0;
+                c->out_pos = 0;
+        }
         return 0;
 }
 
@@ -209,9 +223,35 @@ static void connection_queue(Connection *c, const struct cr_buf *frame) {
         if (c->out_pos > 0) {
                 memmove(c->out.data, c->out.data + c->out_pos, c->out.len - c->out_pos);
                 c->out.len -= c->out_pos;
+                if (c->held)
+                        c->held_at -= c->out_pos;
                 c->out_pos = 0;
         }
         cr_put_bytes(&c->out, frame->data, frame->len);
+}
+
+void server_release_reply(Connection *c, int error, const char *message) {
+        if (!c || !c->held)
+                return;
+        if (error < 0) {
+                /* The reply said the change was made; it was not.  The
+                 * frame's request id is right after the magic, version and
+                 * type (include/callrole-wire.h). */
+                struct cr_buf reply;
+                const uint8_t *h = c->out.data + c->held_at;
+                uint32_t id = (uint32_t) h[4] << 24 | (uint32_t) h[5] << 16 | (uint32_t) h[6] << 8 | h[7];
+
+                c->out.len = c->held_at;
+                c->held = false;
+                cr_buf_init(&reply, 4096);
+                dispatch_error_reply(&reply, id, error, message ? message : "the change was not saved");
+                connection_queue(c, &reply);
+                cr_buf_done(&reply);
+        }
+        c->held = false;
+        if (connection_flush(c) < 0 || connection_update(c) < 0)
+                /* The peer is gone: the next turn of the loop frees it. */
+                (void) sd_event_source_set_io_events(c->io_source, EPOLLIN | EPOLLOUT);
 }
 
 static int connection_handle_frame(Connection *c, const struct cr_header *h, const uint8_t *payload) {
@@ -225,10 +265,12 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
                 .unix_name = c->unix_name,
                 .query_member = c->query_member,
         };
+        size_t reply_len;
         int r;
 
         cr_buf_init(&reply, CR_HEADER_SIZE + CR_REPLY_MAX);
         cr_cursor_init(&req.payload, payload, h->length);
+        req.connection = c;
         m->requests++;
         r = dispatch_request(m, &req, &reply);
         free(req.as_user);
@@ -242,10 +284,17 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
                                      e == -EMSGSIZE ? "reply too large: ask for fewer records (limit)"
                                                     : "out of memory building the reply");
         }
+        reply_len = reply.len;
         connection_queue(c, &reply);
         cr_buf_done(&reply);
         if (cr_buf_error(&c->out) < 0)
                 return -ENOBUFS;
+        if (req.reply_held) {
+                c->held = true;
+                c->held_at = c->out.len - reply_len;
+                if (m->n_group >= MANAGER_GROUP_MAX)
+                        manager_group_flush(m);
+        }
         return r;
 }
 
@@ -363,7 +412,7 @@ static void connection_service(Connection *c, bool readable) {
         /* Nothing left to write: a closing connection is done, and after
          * EOF a partial frame can never complete (complete ones are served
          * first, through the defer source). */
-        if (!connection_out_pending(c) &&
+        if (!connection_out_pending(c) && !c->held &&
             (c->state == CONNECTION_CLOSING || (c->input_eof && !connection_frame_ready(c)))) {
                 connection_free(c);
                 return;

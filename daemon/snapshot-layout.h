@@ -29,6 +29,18 @@
  * Lists are never SNAP_NONE: an empty list points at the shared empty list.
  * A bitset has hdr->n_words u64 words; bit i is permission index i.
  *
+ * Patches.  A user change does not recompile the buffer: snapshot_patch_user()
+ * appends the user's new records after `heap` and repoints what refers to
+ * them, so a change costs what the user is, not what the model is.  Records
+ * appended for a table are placed at a whole number of strides from the
+ * table's start, so they are addressed by index like the table's own: a
+ * user index ≥ n_users, a membership index ≥ n_memberships, is in the heap.
+ * An existing user keeps its index (its SnapUser is rewritten in place); a
+ * new one is appended and listed in extra_users; a deleted one is flagged
+ * and its hash slot becomes SNAP_TOMB.  What patches replaced is garbage
+ * until the next full compile.  Walk users and memberships only with
+ * snap_next_user() and SNAP_FOREACH_*: the tables hold garbage too.
+ *
  * Invariants (checked by tests/test-snapshot.c):
  *   1. Every offset is < size and aligned for what it names; every index is
  *      < its table's count or SNAP_NONE.
@@ -37,7 +49,8 @@
  *   3. Account parents form a forest (no cycles): walking parents ends
  *      within n_accounts steps.
  *   4. Each user has at most one membership per account, and every
- *      membership's role exists.
+ *      membership's role exists.  An account's n_members and held_roles
+ *      counts are exactly what its live memberships hold.
  *   5. An account's notifications are the run [first_notification,
  *      first_notification + n_notifications) of the notification table,
  *      with distinct names, each naming an existing permission.
@@ -83,6 +96,16 @@ struct Snapshot {
         /* version 2 */
         uint32_t n_notifications;
         uint32_t notifications;         /* table offset */
+
+        /* version 3: users patched in place (snapshot_patch_user(); see
+         * "Patches" above) */
+        uint32_t heap;                  /* end of the compiled part; patches are appended after it */
+        uint32_t n_live_users;          /* users that exist: the table's, less deleted, plus extra */
+        uint32_t extra_users;           /* u32 array of the users added since compiled, or SNAP_NONE */
+        uint32_t n_extra_users, extra_users_cap;
+        uint32_t user_hash_used;        /* user hash slots not empty (tombstones included) */
+        uint64_t garbage;               /* bytes no longer referenced */
+        uint64_t capacity;              /* bytes allocated for the buffer (≥ size) */
 };
 
 typedef struct SnapPermission {
@@ -105,7 +128,8 @@ typedef struct SnapAccount {
         uint32_t hidden_bits;           /* bitset: permissions hidden by an ancestor */
         uint32_t hidden;                /* list of own patterns (hidden from sub-accounts) */
         uint32_t attrs;                 /* list of "key=value" */
-        uint32_t held_roles;            /* list of role indices held by direct members */
+        uint32_t held_roles;            /* list of (role index, members holding it) pairs: n pairs,
+                                         * 2n items; a count may be 0 after a patch */
         uint32_t n_members;             /* users with a direct membership */
         int64_t seats;                  /* < 0: unlimited */
         uint32_t flags;                 /* SNAP_ACCOUNT_* */
@@ -156,7 +180,10 @@ typedef struct SnapUser {
         uint32_t display_name;          /* string or SNAP_NONE */
         uint32_t enabled;
         uint32_t first_membership, n_memberships;
+        uint32_t flags;                 /* SNAP_USER_* */
 } SnapUser;
+
+#define SNAP_USER_DELETED 0x1u          /* deleted by a patch: in no hash slot, in no iteration */
 
 typedef struct SnapMembership {
         uint32_t user, account, role;   /* indices */
@@ -167,6 +194,10 @@ typedef struct SnapMembership {
 } SnapMembership;
 
 _Static_assert(sizeof(struct Snapshot) % 8 == 0, "header keeps tables aligned");
+_Static_assert(sizeof(SnapUser) % 8 == 0, "users appended in the heap stay aligned");
+
+/* A user hash slot whose user was deleted: probing goes on past it. */
+#define SNAP_TOMB (UINT32_MAX - 1)
 _Static_assert(sizeof(SnapAccount) % 8 == 0, "accounts carry an int64");
 _Static_assert(sizeof(SnapRole) % 8 == 0, "roles carry an int64");
 
@@ -268,6 +299,8 @@ static inline uint32_t snap_find_name(const Snapshot *s, uint32_t hash, uint32_t
                 uint32_t idx = slots[i], name_off;
                 if (idx == SNAP_NONE)
                         return SNAP_NONE;
+                if (idx == SNAP_TOMB)
+                        continue;
                 memcpy(&name_off, snap_base(s) + table + (size_t) idx * stride, sizeof(name_off));
                 if (strcmp(snap_name(s, name_off), name) == 0)
                         return idx;
@@ -304,3 +337,38 @@ static inline uint32_t snap_find_role(const Snapshot *s, uint32_t account, const
                         return idx;
         }
 }
+
+/* Does a member of account a hold role r (for no-role= conditions)? */
+static inline bool snap_account_holds(const Snapshot *s, uint32_t a, uint32_t r) {
+        uint32_t held = snap_accounts(s, a)->held_roles, n = snap_list_n(s, held);
+        for (uint32_t i = 0; i < n; i++)
+                if (snap_list_item(s, held, 2 * i) == r)
+                        return snap_list_item(s, held, 2 * i + 1) > 0;
+        return false;
+}
+
+/* The users that exist, in no particular order: the compiled table's (less
+ * the deleted), then the ones patches added.  *pos starts at 0; SNAP_NONE
+ * at the end.  Every walk over users or memberships goes through this: the
+ * tables also hold records that patches replaced. */
+static inline uint32_t snap_next_user(const Snapshot *s, uint32_t *pos) {
+        while (*pos < s->n_users) {
+                uint32_t u = (*pos)++;
+                if (!(snap_users(s, u)->flags & SNAP_USER_DELETED))
+                        return u;
+        }
+        while (*pos - s->n_users < s->n_extra_users) {
+                uint32_t u = snap_u32(s, s->extra_users)[(*pos)++ - s->n_users];
+                if (!(snap_users(s, u)->flags & SNAP_USER_DELETED))
+                        return u;
+        }
+        return SNAP_NONE;
+}
+
+#define SNAP_FOREACH_USER(s, u, pos) for (uint32_t pos = 0, u; ((u) = snap_next_user((s), &pos)) != SNAP_NONE;)
+
+/* Every membership of every user that exists. */
+#define SNAP_FOREACH_MEMBERSHIP(s, m, pos, i)                                                              \
+        SNAP_FOREACH_USER(s, _u_##m, pos)                                                                   \
+                for (uint32_t i = 0, m; i < snap_users((s), _u_##m)->n_memberships &&                       \
+                                        ((m) = snap_users((s), _u_##m)->first_membership + i, true); i++)

@@ -35,6 +35,7 @@ typedef struct Builder {
         /* string deduplication: offsets of strings already in buf */
         uint32_t *dedup;
         size_t dedup_size, dedup_n;
+        bool patching;          /* appending to a compiled snapshot: no deduplication */
 } Builder;
 
 #define AT(b, off, type) ((type *) (void *) ((b)->buf + (off)))
@@ -102,6 +103,13 @@ static uint32_t b_str(Builder *b, const char *s) {
 
         if (!s || b->error < 0)
                 return SNAP_NONE;
+        if (b->patching) {
+                len = strlen(s);
+                off = b_alloc(b, len + 1, 1);
+                if (off != SNAP_NONE)
+                        memcpy(b->buf + off, s, len + 1);
+                return off;
+        }
         if ((b->dedup_n + 1) * 2 > b->dedup_size) {
                 int r = dedup_grow(b);
                 if (r < 0) {
@@ -133,28 +141,30 @@ static uint32_t b_strv(Builder *b, char *const *l) {
                 b->error = -E2BIG;
                 return SNAP_NONE;
         }
-        /* The strings first, so the list's slots can be written in one go. */
-        for (size_t i = 0; i < n; i++)
-                (void) b_str(b, l[i]);
         off = b_alloc(b, (n + 1) * sizeof(uint32_t), 4);
         if (off == SNAP_NONE)
                 return SNAP_NONE;
         AT(b, off, uint32_t)[0] = (uint32_t) n;
-        for (size_t i = 0; i < n; i++)
-                AT(b, off, uint32_t)[1 + i] = b_str(b, l[i]); /* found, not added */
+        for (size_t i = 0; i < n; i++) {
+                uint32_t so = b_str(b, l[i]);   /* may move buf: AT() is taken again */
+                if (so == SNAP_NONE)
+                        return SNAP_NONE;
+                AT(b, off, uint32_t)[1 + i] = so;
+        }
         return off;
 }
 
-static uint32_t b_u32_list(Builder *b, const uint32_t *items, size_t n) {
+/* A list of n (a, b) pairs: count n, then 2n items. */
+static uint32_t b_u32_pairs(Builder *b, const uint32_t *pairs, size_t n) {
         uint32_t off;
 
         if (n == 0)
                 return HDR(b)->empty_list;
-        off = b_alloc(b, (n + 1) * sizeof(uint32_t), 4);
+        off = b_alloc(b, (2 * n + 1) * sizeof(uint32_t), 4);
         if (off == SNAP_NONE)
                 return SNAP_NONE;
         AT(b, off, uint32_t)[0] = (uint32_t) n;
-        memcpy(AT(b, off, uint32_t) + 1, items, n * sizeof(uint32_t));
+        memcpy(AT(b, off, uint32_t) + 1, pairs, 2 * n * sizeof(uint32_t));
         return off;
 }
 
@@ -455,22 +465,51 @@ static uint32_t membership_role(Builder *b, const ModelMembership *mm, uint32_t 
 }
 
 /* Per account while memberships are compiled: the distinct roles its
- * direct members hold (for no-role= conditions). */
+ * direct members hold and how many hold each (for no-role= conditions;
+ * counted so that patches can keep them exact), as (role, count) pairs. */
 typedef struct Held {
-        uint32_t *roles;
+        uint32_t *pairs;
         size_t n;
 } Held;
 
 static int held_add(Held *h, uint32_t role) {
         uint32_t *n;
         for (size_t i = 0; i < h->n; i++)
-                if (h->roles[i] == role)
+                if (h->pairs[2 * i] == role) {
+                        h->pairs[2 * i + 1]++;
                         return 0;
-        n = realloc(h->roles, (h->n + 1) * sizeof(uint32_t));
+                }
+        n = realloc(h->pairs, (h->n + 1) * 2 * sizeof(uint32_t));
         if (!n)
                 return -ENOMEM;
-        n[h->n++] = role;
-        h->roles = n;
+        n[2 * h->n] = role;
+        n[2 * h->n + 1] = 1;
+        h->n++;
+        h->pairs = n;
+        return 0;
+}
+
+/* A membership's entry, its lists and bitset appended to b. */
+static int build_membership(Builder *b, const ModelMembership *mm, uint32_t user, uint32_t account, uint32_t role,
+                            SnapMembership *ret) {
+        SnapMembership me = {
+                .user = user,
+                .account = account,
+                .role = role,
+                .groups = b_strv(b, mm->groups),
+                .ivrs = b_strv(b, mm->ivrs),
+                .acg = b_strv(b, mm->acg),
+                .only = b_strv(b, mm->only),
+                .only_bits = SNAP_NONE,
+                .notify = b_strv(b, mm->notify),
+        };
+        if (strv_length(mm->only) > 0) {
+                me.only_bits = b_bits(b);
+                bits_match(b, me.only_bits, mm->only);
+        }
+        if (b->error < 0)
+                return b->error;
+        *ret = me;
         return 0;
 }
 
@@ -523,23 +562,9 @@ static int compile_users(Builder *b, const Model *m, Held *held) {
                         for (uint32_t k = e.first_membership; k < next; k++)
                                 if (AT(b, HDR(b)->memberships, SnapMembership)[k].account == account)
                                         return -EINVAL;
-                        me = (SnapMembership) {
-                                .user = i,
-                                .account = account,
-                                .role = role,
-                                .groups = b_strv(b, mm->groups),
-                                .ivrs = b_strv(b, mm->ivrs),
-                                .acg = b_strv(b, mm->acg),
-                                .only = b_strv(b, mm->only),
-                                .only_bits = SNAP_NONE,
-                                .notify = b_strv(b, mm->notify),
-                        };
-                        if (strv_length(mm->only) > 0) {
-                                me.only_bits = b_bits(b);
-                                bits_match(b, me.only_bits, mm->only);
-                        }
-                        if (b->error < 0)
-                                return b->error;
+                        r = build_membership(b, mm, i, account, role, &me);
+                        if (r < 0)
+                                return r;
                         AT(b, HDR(b)->memberships, SnapMembership)[next++] = me;
                         account_at(b, account)->n_members++;
                         r = held_add(&held[account], role);
@@ -589,7 +614,7 @@ static int compile_account_derived(Builder *b, const Model *m, const Held *held)
                         for (uint32_t a = account_at(b, i)->parent; a != SNAP_NONE; a = account_at(b, a)->parent)
                                 bits_match(b, hidden_bits, m->accounts[a].hidden);
                 }
-                held_list = b_u32_list(b, held[i].roles, held[i].n);
+                held_list = b_u32_pairs(b, held[i].pairs, held[i].n);
                 if (b->error < 0)
                         return b->error;
                 account_at(b, i)->eff_plan = eff_plan;
@@ -731,11 +756,18 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
         HDR(&b)->size = b.size;
         if (b.size < b.cap) {
                 uint8_t *shrunk = realloc(b.buf, b.size);
-                if (shrunk)
+                if (shrunk) {
                         b.buf = shrunk;
+                        b.cap = b.size;
+                }
         }
+        HDR(&b)->heap = (uint32_t) b.size;
+        HDR(&b)->n_live_users = (uint32_t) m->n_users;
+        HDR(&b)->extra_users = SNAP_NONE;
+        HDR(&b)->user_hash_used = (uint32_t) m->n_users;
+        HDR(&b)->capacity = b.cap;
         for (size_t i = 0; i < m->n_accounts; i++)
-                free(held[i].roles);
+                free(held[i].pairs);
         free(held);
         free(b.dedup);
         *ret = (Snapshot *) (void *) b.buf;
@@ -744,7 +776,7 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
 fail:
         if (held)
                 for (size_t i = 0; i < m->n_accounts; i++)
-                        free(held[i].roles);
+                        free(held[i].pairs);
         free(held);
         free(b.dedup);
         free(b.buf);
@@ -769,7 +801,7 @@ size_t snapshot_size(const Snapshot *s) {
 }
 
 size_t snapshot_n_users(const Snapshot *s) {
-        return s ? s->n_users : 0;
+        return s ? s->n_live_users : 0;
 }
 
 size_t snapshot_n_roles(const Snapshot *s) {
@@ -782,4 +814,361 @@ size_t snapshot_n_accounts(const Snapshot *s) {
 
 size_t snapshot_n_permissions(const Snapshot *s) {
         return s ? s->n_permissions : 0;
+}
+
+/* ---- patches ------------------------------------------------------------ */
+
+/*
+ * A patch appends to the buffer (records for the heap, at stride multiples
+ * of their table; strings and lists) and rewrites a few words in place:
+ * the user's own SnapUser, hash slots, an account's n_members and held
+ * counts, header fields.  Every in-place write goes through patch_write(),
+ * which logs the old bytes, so snapshot_undo() can put them back in reverse
+ * order; appended bytes need no log, since restoring the header's size
+ * (logged like any other write) forgets them.
+ */
+struct UndoEntry {
+        uint32_t off, len;
+        uint64_t old;
+};
+
+static int patch_write(Builder *b, SnapshotUndo *undo, uint32_t off, const void *v, uint32_t len) {
+        struct UndoEntry *e;
+
+        if (b->error < 0)
+                return b->error;
+        if (undo->n == undo->cap) {
+                size_t cap = undo->cap ? undo->cap * 2 : 64;
+                struct UndoEntry *n = realloc(undo->items, cap * sizeof(*n));
+                if (!n)
+                        return b->error = -ENOMEM;
+                undo->items = n;
+                undo->cap = cap;
+        }
+        e = &undo->items[undo->n++];
+        *e = (struct UndoEntry) { .off = off, .len = len };
+        memcpy(&e->old, b->buf + off, len);
+        memcpy(b->buf + off, v, len);
+        return 0;
+}
+
+#define PATCH(b, undo, off, value)                                                    \
+        ({                                                                            \
+                __typeof__(value) _v = (value);                                       \
+                _Static_assert(sizeof(_v) == 4 || sizeof(_v) == 8, "word-sized");     \
+                patch_write((b), (undo), (uint32_t) (off), &_v, (uint32_t) sizeof(_v)); \
+        })
+#define HDR_OFF(field) ((uint32_t) offsetof(Snapshot, field))
+
+size_t snapshot_undo_mark(const SnapshotUndo *undo) {
+        return undo ? undo->n : 0;
+}
+
+void snapshot_undo(Snapshot *s, SnapshotUndo *undo, size_t mark) {
+        if (!s || !undo)
+                return;
+        while (undo->n > mark) {
+                const struct UndoEntry *e = &undo->items[--undo->n];
+                memcpy((uint8_t *) s + e->off, &e->old, e->len);
+        }
+}
+
+void snapshot_undo_forget(SnapshotUndo *undo) {
+        if (undo)
+                undo->n = 0;
+}
+
+void snapshot_undo_done(SnapshotUndo *undo) {
+        if (!undo)
+                return;
+        free(undo->items);
+        *undo = (SnapshotUndo) {};
+}
+
+/* n records of a table, appended at a whole number of strides from the
+ * table's start: their index is (offset - table) / stride. */
+static uint32_t b_record(Builder *b, uint32_t table, size_t stride, size_t n, uint32_t *ret_index) {
+        size_t start = (b->size + 3) & ~(size_t) 3, k;
+        uint32_t off;
+
+        if (b->error < 0)
+                return SNAP_NONE;
+        k = (start - table + stride - 1) / stride;
+        if (k > UINT32_MAX / 2) {
+                b->error = -E2BIG;
+                return SNAP_NONE;
+        }
+        /* Pad up to the record's place, then take the records. */
+        if (table + k * stride > b->size && b_alloc(b, table + k * stride - b->size, 1) == SNAP_NONE)
+                return SNAP_NONE;
+        off = b_alloc(b, n * stride, 4);
+        if (off == SNAP_NONE)
+                return SNAP_NONE;
+        if (off != table + k * stride) {
+                b->error = -EFAULT;     /* b_alloc() aligned differently than computed */
+                return SNAP_NONE;
+        }
+        *ret_index = (uint32_t) k;
+        return off;
+}
+
+static uint32_t list_off_item(const Builder *b, uint32_t list, uint32_t i) {
+        return list + (1 + i) * (uint32_t) sizeof(uint32_t);
+}
+
+/* One more or one fewer member of account a holding role r.  Returns 1 if
+ * whether anyone in a holds r changed (no-role= conditions may flip). */
+static int held_adjust(Builder *b, SnapshotUndo *undo, uint32_t a, uint32_t r, int delta) {
+        uint32_t acc_off = HDR(b)->accounts + a * (uint32_t) sizeof(SnapAccount);
+        uint32_t held = AT(b, acc_off, SnapAccount)->held_roles, n = AT(b, held, uint32_t)[0], list;
+
+        for (uint32_t i = 0; i < n; i++)
+                if (AT(b, held, uint32_t)[1 + 2 * i] == r) {
+                        uint32_t count = AT(b, held, uint32_t)[2 + 2 * i];
+                        if (delta < 0 && count == 0)
+                                return b->error = -EFAULT;
+                        count = delta < 0 ? count - 1 : count + 1;
+                        if (PATCH(b, undo, list_off_item(b, held, 2 * i + 1), count) < 0)
+                                return b->error;
+                        return (delta > 0 && count == 1) || (delta < 0 && count == 0);
+                }
+        if (delta < 0)
+                return b->error = -EFAULT;
+        /* A role not held here before: a longer list, the old one garbage. */
+        list = b_alloc(b, (2 * (n + 1) + 1) * sizeof(uint32_t), 4);
+        if (list == SNAP_NONE)
+                return b->error;
+        held = AT(b, acc_off, SnapAccount)->held_roles;   /* buf may have moved */
+        memcpy(AT(b, list, uint32_t) + 1, AT(b, held, uint32_t) + 1, 2 * n * sizeof(uint32_t));
+        AT(b, list, uint32_t)[0] = n + 1;
+        AT(b, list, uint32_t)[1 + 2 * n] = r;
+        AT(b, list, uint32_t)[2 + 2 * n] = 1;
+        if (PATCH(b, undo, acc_off + offsetof(SnapAccount, held_roles), list) < 0 ||
+            PATCH(b, undo, HDR_OFF(garbage), HDR(b)->garbage + (n ? (2 * n + 1) * sizeof(uint32_t) : 0)) < 0)
+                return b->error;
+        return 1;
+}
+
+static int members_adjust(Builder *b, SnapshotUndo *undo, uint32_t a, int delta) {
+        uint32_t off = HDR(b)->accounts + a * (uint32_t) sizeof(SnapAccount) + (uint32_t) offsetof(SnapAccount, n_members);
+        return PATCH(b, undo, off, AT(b, off, uint32_t)[0] + (uint32_t) delta);
+}
+
+/* A new table for the user hash, sized for the live users plus one, every
+ * live user put in again.  The old table becomes garbage. */
+static int user_hash_rebuild(Builder *b, SnapshotUndo *undo) {
+        size_t slots = hash_slots((size_t) HDR(b)->n_live_users + 1) * 2;
+        uint32_t old_size = HDR(b)->user_hash_size, used = 0, off;
+
+        if (slots > UINT32_MAX / 8)
+                return b->error = -E2BIG;
+        off = b_hash(b, slots);
+        if (off == SNAP_NONE)
+                return b->error;
+        SNAP_FOREACH_USER(HDR(b), u, pos) {
+                hash_put(b, off, (uint32_t) slots, snap_hash_str(snap_name(HDR(b), snap_users(HDR(b), u)->name)), u);
+                used++;
+        }
+        if (PATCH(b, undo, HDR_OFF(user_hash), off) < 0 ||
+            PATCH(b, undo, HDR_OFF(user_hash_size), (uint32_t) slots) < 0 ||
+            PATCH(b, undo, HDR_OFF(user_hash_used), used) < 0 ||
+            PATCH(b, undo, HDR_OFF(garbage), HDR(b)->garbage + (uint64_t) old_size * sizeof(uint32_t)) < 0)
+                return b->error;
+        return 0;
+}
+
+static int user_hash_insert(Builder *b, SnapshotUndo *undo, const char *name, uint32_t u) {
+        uint32_t mask, i;
+
+        if (((size_t) HDR(b)->user_hash_used + 1) * 2 > HDR(b)->user_hash_size && user_hash_rebuild(b, undo) < 0)
+                return b->error;
+        mask = HDR(b)->user_hash_size - 1;
+        for (i = snap_hash_str(name) & mask;; i = (i + 1) & mask) {
+                uint32_t v = AT(b, HDR(b)->user_hash, uint32_t)[i];
+                if (v == SNAP_NONE || v == SNAP_TOMB)
+                        break;
+        }
+        if (AT(b, HDR(b)->user_hash, uint32_t)[i] == SNAP_NONE &&
+            PATCH(b, undo, HDR_OFF(user_hash_used), HDR(b)->user_hash_used + 1) < 0)
+                return b->error;
+        return PATCH(b, undo, HDR(b)->user_hash + i * (uint32_t) sizeof(uint32_t), u);
+}
+
+static int user_hash_remove(Builder *b, SnapshotUndo *undo, const char *name, uint32_t u) {
+        uint32_t mask = HDR(b)->user_hash_size - 1;
+
+        for (uint32_t i = snap_hash_str(name) & mask;; i = (i + 1) & mask) {
+                uint32_t v = AT(b, HDR(b)->user_hash, uint32_t)[i];
+                if (v == SNAP_NONE)
+                        return b->error = -EFAULT;
+                if (v == u)
+                        return PATCH(b, undo, HDR(b)->user_hash + i * (uint32_t) sizeof(uint32_t), (uint32_t) SNAP_TOMB);
+        }
+}
+
+/* Lists u among the users added since the compile. */
+static int extra_users_add(Builder *b, SnapshotUndo *undo, uint32_t u) {
+        uint32_t n = HDR(b)->n_extra_users, cap = HDR(b)->extra_users_cap, off = HDR(b)->extra_users;
+
+        if (n == cap) {
+                uint32_t ncap = cap ? cap * 2 : 64, noff;
+                if (ncap > UINT32_MAX / 8)
+                        return b->error = -E2BIG;
+                noff = b_alloc(b, (size_t) ncap * sizeof(uint32_t), 4);
+                if (noff == SNAP_NONE)
+                        return b->error;
+                if (n > 0)
+                        memcpy(AT(b, noff, uint32_t), AT(b, off, uint32_t), n * sizeof(uint32_t));
+                if (PATCH(b, undo, HDR_OFF(extra_users), noff) < 0 ||
+                    PATCH(b, undo, HDR_OFF(extra_users_cap), ncap) < 0 ||
+                    PATCH(b, undo, HDR_OFF(garbage), HDR(b)->garbage + (uint64_t) cap * sizeof(uint32_t)) < 0)
+                        return b->error;
+                off = noff;
+        }
+        /* The slot is past n_extra_users: not yet part of the snapshot. */
+        AT(b, off, uint32_t)[n] = u;
+        return PATCH(b, undo, HDR_OFF(n_extra_users), n + 1);
+}
+
+/* Takes the memberships of user u out of the counts. */
+static int user_uncount(Builder *b, SnapshotUndo *undo, uint32_t u, bool *held_changed) {
+        SnapUser su = *snap_users(HDR(b), u);
+
+        for (uint32_t i = 0; i < su.n_memberships; i++) {
+                SnapMembership sm = *snap_memberships(HDR(b), su.first_membership + i);
+                int k = held_adjust(b, undo, sm.account, sm.role, -1);
+                if (k < 0 || members_adjust(b, undo, sm.account, -1) < 0)
+                        return b->error < 0 ? b->error : k;
+                if (k > 0)
+                        *held_changed = true;
+        }
+        return PATCH(b, undo, HDR_OFF(garbage), HDR(b)->garbage + (uint64_t) su.n_memberships * sizeof(SnapMembership));
+}
+
+int snapshot_patch_user(Snapshot **sp, const char *name, const ModelUser *mu, SnapshotUndo *undo,
+                        bool *ret_held_changed) {
+        Builder b;
+        uint32_t u, user_off, run = 0, first = 0;
+        bool held_changed = false, fresh;
+        SnapUser e;
+
+        if (!sp || !*sp || !name || !undo || (mu && (!mu->name || strcmp(mu->name, name) != 0)) ||
+            (mu && mu->n_memberships && !mu->memberships))
+                return -EINVAL;
+        b = (Builder) { .buf = (uint8_t *) *sp, .size = (*sp)->size, .cap = (*sp)->capacity, .patching = true };
+        u = snap_find_user(HDR(&b), name);
+        fresh = u == SNAP_NONE;
+        if (fresh && !mu)
+                return -ENOENT;
+        if (!fresh && user_uncount(&b, undo, u, &held_changed) < 0)
+                goto fail;
+
+        if (!mu) {
+                user_off = HDR(&b)->users + u * (uint32_t) sizeof(SnapUser);
+                if (user_hash_remove(&b, undo, name, u) < 0 ||
+                    PATCH(&b, undo, user_off + offsetof(SnapUser, flags), SNAP_USER_DELETED) < 0 ||
+                    PATCH(&b, undo, user_off + offsetof(SnapUser, n_memberships), (uint32_t) 0) < 0 ||
+                    PATCH(&b, undo, HDR_OFF(n_live_users), HDR(&b)->n_live_users - 1) < 0)
+                        goto fail;
+                goto done;
+        }
+
+        if (mu->n_memberships > UINT32_MAX / 64) {
+                b.error = -E2BIG;
+                goto fail;
+        }
+        if (fresh) {
+                user_off = b_record(&b, HDR(&b)->users, sizeof(SnapUser), 1, &u);
+                if (user_off == SNAP_NONE)
+                        goto fail;
+        }
+        /* The membership entries first (their index is what the user
+         * points at), filled in once their lists are appended. */
+        if (mu->n_memberships > 0 &&
+            b_record(&b, HDR(&b)->memberships, sizeof(SnapMembership), mu->n_memberships, &first) == SNAP_NONE)
+                goto fail;
+        for (size_t j = 0; j < mu->n_memberships; j++) {
+                const ModelMembership *mm = &mu->memberships[j];
+                uint32_t account = snap_find_account(HDR(&b), mm->account), role;
+                SnapMembership me;
+
+                if (account == SNAP_NONE || (role = membership_role(&b, mm, account)) == SNAP_NONE) {
+                        b.error = -EINVAL;
+                        goto fail;
+                }
+                for (uint32_t k = 0; k < j; k++)
+                        if (snap_memberships(HDR(&b), first + k)->account == account) {
+                                b.error = -EINVAL;
+                                goto fail;
+                        }
+                if (build_membership(&b, mm, u, account, role, &me) < 0)
+                        goto fail;
+                *(SnapMembership *) (void *) (b.buf + HDR(&b)->memberships + (size_t) (first + j) * sizeof(SnapMembership)) = me;
+                run++;
+                if (members_adjust(&b, undo, account, +1) < 0)
+                        goto fail;
+                int k = held_adjust(&b, undo, account, role, +1);
+                if (k < 0)
+                        goto fail;
+                if (k > 0)
+                        held_changed = true;
+        }
+
+        e = (SnapUser) {
+                .name = fresh ? b_str(&b, name) : snap_users(HDR(&b), u)->name,
+                .display_name = b_str(&b, mu->display_name),
+                .enabled = mu->enabled,
+                .first_membership = first,
+                .n_memberships = run,
+        };
+        if (b.error < 0)
+                goto fail;
+        user_off = HDR(&b)->users + u * (uint32_t) sizeof(SnapUser);
+        if (fresh) {
+                memcpy(b.buf + user_off, &e, sizeof(e));
+                if (user_hash_insert(&b, undo, name, u) < 0 || extra_users_add(&b, undo, u) < 0 ||
+                    PATCH(&b, undo, HDR_OFF(n_live_users), HDR(&b)->n_live_users + 1) < 0)
+                        goto fail;
+        } else {
+                const uint32_t *w = (const uint32_t *) (const void *) &e;
+                for (size_t i = 0; i < sizeof(e) / sizeof(uint32_t); i++)
+                        if (PATCH(&b, undo, user_off + i * sizeof(uint32_t), w[i]) < 0)
+                                goto fail;
+        }
+
+done:
+        /* size last: every append of this patch is inside it. */
+        if (PATCH(&b, undo, HDR_OFF(size), (uint64_t) b.size) < 0)
+                goto fail;
+        HDR(&b)->capacity = b.cap;
+        *sp = (Snapshot *) (void *) b.buf;
+        if (ret_held_changed)
+                *ret_held_changed = held_changed;
+        return 0;
+
+fail:
+        /* The caller undoes to its mark; the buffer may have moved. */
+        HDR(&b)->capacity = b.cap;
+        *sp = (Snapshot *) (void *) b.buf;
+        return b.error < 0 ? b.error : -EINVAL;
+}
+
+int snapshot_set_generation(Snapshot *s, uint64_t generation, SnapshotUndo *undo) {
+        Builder b;
+
+        if (!s || !undo)
+                return -EINVAL;
+        b = (Builder) { .buf = (uint8_t *) s, .size = s->size, .cap = s->capacity, .patching = true };
+        return PATCH(&b, undo, HDR_OFF(generation), generation);
+}
+
+bool snapshot_wants_compile(const Snapshot *s) {
+        if (!s)
+                return false;
+        /* Garbage as large as what is live, or added users numerous enough
+         * that sorting them for listings costs: both come after work
+         * proportional to the model, so recompiling stays O(1) per change
+         * amortised. */
+        return (s->garbage > (16u << 20) && s->garbage > s->heap) ||
+               (s->n_extra_users > 4096 && s->n_extra_users > s->n_users / 4);
 }

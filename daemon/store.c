@@ -59,6 +59,13 @@ enum {
         STMT_COMMIT,
         STMT_ROLLBACK,
         STMT_SAVEPOINT,
+        STMT_CHANGE_SAVEPOINT,
+        STMT_CHANGE_RELEASE,
+        STMT_CHANGE_ROLLBACK_TO,
+        STMT_LOAD_USER,
+        STMT_LOAD_USER_MEMBERSHIPS,
+        STMT_LOAD_USER_SETS,
+        STMT_LOAD_USER_NOTIFY,
         STMT_RELEASE,
         STMT_ROLLBACK_TO,
 
@@ -131,6 +138,19 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_SAVEPOINT] = "SAVEPOINT store_apply",
         [STMT_RELEASE] = "RELEASE store_apply",
         [STMT_ROLLBACK_TO] = "ROLLBACK TO store_apply",
+        [STMT_CHANGE_SAVEPOINT] = "SAVEPOINT store_change",
+        [STMT_CHANGE_RELEASE] = "RELEASE store_change",
+        [STMT_CHANGE_ROLLBACK_TO] = "ROLLBACK TO store_change",
+        /* One user, as load_users() reads everyone: the same orders. */
+        [STMT_LOAD_USER] = "SELECT id, name, display_name, enabled FROM users WHERE name = ?1",
+        [STMT_LOAD_USER_MEMBERSHIPS] = "SELECT a.name, ra.name, r.name FROM memberships m "
+                                       "JOIN accounts a ON a.id = m.account JOIN roles r ON r.id = m.role "
+                                       "JOIN accounts ra ON ra.id = r.account WHERE m.user = ?1 ORDER BY a.name",
+        [STMT_LOAD_USER_SETS] = "SELECT a.name, s.kind, s.value FROM membership_sets s "
+                                "JOIN accounts a ON a.id = s.account WHERE s.user = ?1 "
+                                "ORDER BY s.account, s.kind, s.value",
+        [STMT_LOAD_USER_NOTIFY] = "SELECT a.name, n.name FROM membership_notifications n "
+                                  "JOIN accounts a ON a.id = n.account WHERE n.user = ?1 ORDER BY n.account, n.name",
 
         [STMT_PERMISSION_EXISTS] = "SELECT 1 FROM permissions WHERE name = ?1",
         [STMT_PERMISSION_INSERT] = "INSERT INTO permissions (name, description, builtin) VALUES (?1, ?2, ?3)",
@@ -999,6 +1019,29 @@ int store_rollback(Store *s) {
                 return 0;
         r = sql_exec(s, STMT_ROLLBACK, "rolling back", NULL, "");
         return r < 0 ? r : 0;
+}
+
+int store_change_begin(Store *s, char **ret_error) {
+        if (!s)
+                return -EINVAL;
+        if (!in_transaction(s))
+                return errorf(ret_error, -EINVAL, "database %s: a change outside a transaction", s->path);
+        return sql_exec(s, STMT_CHANGE_SAVEPOINT, "starting a change", ret_error, "") < 0 ? -EIO : 0;
+}
+
+int store_change_end(Store *s, bool keep, char **ret_error) {
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        if (!keep)
+                (void) sql_exec(s, STMT_CHANGE_ROLLBACK_TO, "undoing a change", NULL, "");
+        r = sql_exec(s, STMT_CHANGE_RELEASE, "ending a change", ret_error, "");
+        return r < 0 ? r : 0;
+}
+
+bool store_in_transaction(Store *s) {
+        return s && in_transaction(s);
 }
 
 /* ---- reading change records ------------------------------------------------- */
@@ -2465,6 +2508,102 @@ static int load_users(Store *s, Model *m, char **ret_error) {
         if (m->n_users > 1)
                 qsort(m->users, m->n_users, sizeof(ModelUser), user_name_cmp);
         return 0;
+}
+
+int store_load_user(Store *s, const char *name, ModelUser **ret, char **ret_error) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL, *ms = NULL, *ss = NULL, *ns = NULL;
+        ModelUser *u;
+        int64_t id;
+        int r;
+
+        if (!s || !name || !ret)
+                return -EINVAL;
+        if ((r = stmt_get(s, STMT_LOAD_USER, &st, ret_error)) < 0 ||
+            (r = stmt_bind(s, st, load_ctx, ret_error, "t", name)) < 0)
+                return r;
+        r = stmt_step(s, st, load_ctx, ret_error);
+        if (r <= 0) {
+                if (r == 0)
+                        *ret = NULL;
+                return r;
+        }
+        u = calloc(1, sizeof(ModelUser));
+        if (!u)
+                return oom(s, ret_error);
+        id = sqlite3_column_int64(st, 0);
+        u->enabled = sqlite3_column_int(st, 3) != 0;
+        if ((r = col_dup(st, 1, false, &u->name)) < 0 || (r = col_dup(st, 2, true, &u->display_name)) < 0)
+                goto fail;
+
+        if ((r = stmt_get(s, STMT_LOAD_USER_MEMBERSHIPS, &ms, ret_error)) < 0 ||
+            (r = stmt_bind(s, ms, load_ctx, ret_error, "i", id)) < 0)
+                goto fail;
+        while ((r = stmt_step(s, ms, load_ctx, ret_error)) > 0) {
+                ModelMembership *mm = array_append(&u->memberships, &u->n_memberships, sizeof(*mm));
+                if (!mm) {
+                        r = oom(s, ret_error);
+                        goto fail;
+                }
+                if ((r = col_dup(ms, 0, false, &mm->account)) < 0 || (r = col_dup(ms, 1, false, &mm->role_account)) < 0 ||
+                    (r = col_dup(ms, 2, false, &mm->role)) < 0 || !(mm->groups = strv_empty()) ||
+                    !(mm->ivrs = strv_empty()) || !(mm->acg = strv_empty()) || !(mm->only = strv_empty()) ||
+                    !(mm->notify = strv_empty())) {
+                        r = r < 0 ? load_fail(s, r, ret_error) : oom(s, ret_error);
+                        goto fail;
+                }
+        }
+        if (r < 0)
+                goto fail;
+
+        if ((r = stmt_get(s, STMT_LOAD_USER_SETS, &ss, ret_error)) < 0 ||
+            (r = stmt_bind(s, ss, load_ctx, ret_error, "i", id)) < 0)
+                goto fail;
+        while ((r = stmt_step(s, ss, load_ctx, ret_error)) > 0) {
+                const char *account = col_text(ss, 0), *kind = col_text(ss, 1), *value = col_text(ss, 2);
+                ModelMembership *mm = account ? find_membership(u, account) : NULL;
+                char ***list = NULL;
+
+                if (mm && kind)
+                        list = strcmp(kind, "group") == 0 ? &mm->groups
+                               : strcmp(kind, "ivr") == 0  ? &mm->ivrs
+                               : strcmp(kind, "acg") == 0  ? &mm->acg
+                               : strcmp(kind, "only") == 0 ? &mm->only
+                                                           : NULL;
+                if (!list || !value) {
+                        r = load_fail(s, -EBADMSG, ret_error);
+                        goto fail;
+                }
+                if (strv_extend(list, value) < 0) {
+                        r = oom(s, ret_error);
+                        goto fail;
+                }
+        }
+        if (r < 0)
+                goto fail;
+
+        if ((r = stmt_get(s, STMT_LOAD_USER_NOTIFY, &ns, ret_error)) < 0 ||
+            (r = stmt_bind(s, ns, load_ctx, ret_error, "i", id)) < 0)
+                goto fail;
+        while ((r = stmt_step(s, ns, load_ctx, ret_error)) > 0) {
+                const char *account = col_text(ns, 0), *n = col_text(ns, 1);
+                ModelMembership *mm = account ? find_membership(u, account) : NULL;
+                if (!mm || !n) {
+                        r = load_fail(s, -EBADMSG, ret_error);
+                        goto fail;
+                }
+                if (strv_extend(&mm->notify, n) < 0) {
+                        r = oom(s, ret_error);
+                        goto fail;
+                }
+        }
+        if (r < 0)
+                goto fail;
+        *ret = u;
+        return 1;
+
+fail:
+        model_user_free(u);
+        return r < 0 ? r : -EIO;
 }
 
 int store_load(Store *s, Model **ret, char **ret_error) {

@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,9 +42,19 @@ int store_load(Store *s, Model **ret, char **ret_error);
  * only show as an I/O error half-way through a commit.  0 or -EROFS with a
  * message naming the file and the cause. */
 int store_check_writable(Store *s, char **ret_error);
+/* One user as store_load() would give it (strings malloc'ed: free with
+ * model_user_free()); 1 and *ret, or 0 and *ret NULL when there is no such
+ * user.  Inside a transaction it sees the transaction's own changes. */
+int store_load_user(Store *s, const char *name, ModelUser **ret, char **ret_error);
 int store_begin(Store *s, char **ret_error);   /* BEGIN IMMEDIATE */
 int store_commit(Store *s, char **ret_error);
 int store_rollback(Store *s);                  /* always leaves no transaction */
+bool store_in_transaction(Store *s);
+/* A change inside the open transaction (a savepoint): ended keeping it, or
+ * undoing everything since store_change_begin() while the rest of the
+ * transaction stays.  How several changes share one commit. */
+int store_change_begin(Store *s, char **ret_error);
+int store_change_end(Store *s, bool keep, char **ret_error);
 
 /*
  * Applies one change inside the open transaction.  type is a CR_MSG_* change

@@ -340,7 +340,7 @@ static void test_snapshot_notifications(void **state) {
         const SnapAccount *ag, *sub, *solo;
 
         assert_int_equal(snapshot_compile(m, 1, &s), 0);
-        assert_int_equal(s->version, 2);
+        assert_int_equal(s->version, SNAPSHOT_VERSION);
         assert_int_equal(s->n_notifications, 2);
         ag = snap_accounts(s, snap_find_account(s, "ag"));
         sub = snap_accounts(s, snap_find_account(s, "sub"));

@@ -187,6 +187,31 @@ static void check_hash(const Walk *w, uint32_t off, uint32_t slots, uint32_t ent
         assert_int_equal(used, entries);
 }
 
+/* The user hash after patches: every live user found under its name, every
+ * other slot empty or a tombstone, at most half the slots in use. */
+static void check_user_hash(const Walk *w) {
+        const Snapshot *s = w->s;
+        uint32_t live = 0, slots = s->user_hash_size, used = 0;
+
+        assert_int_equal(slots & (slots - 1), 0);
+        assert_true((w->size - s->user_hash) / 4 >= slots);
+        for (uint32_t i = 0; i < slots; i++) {
+                uint32_t idx = snap_u32(s, s->user_hash)[i];
+                if (idx == SNAP_NONE)
+                        continue;
+                used++;
+                if (idx == SNAP_TOMB)
+                        continue;
+                assert_false(snap_users(s, idx)->flags & SNAP_USER_DELETED);
+                live++;
+        }
+        assert_int_equal(used, s->user_hash_used);
+        assert_true((size_t) used * 2 <= slots);
+        assert_int_equal(live, s->n_live_users);
+        SNAP_FOREACH_USER(s, u, pos)
+                assert_int_equal(snap_find_user(s, snap_str(s, snap_users(s, u)->name)), u);
+}
+
 /* Invariant 1 of snapshot-layout.h, for every table entry. */
 static void walk_snapshot(const Snapshot *s) {
         Walk w = { s, snapshot_size(s) };
@@ -204,7 +229,9 @@ static void walk_snapshot(const Snapshot *s) {
         check_table(&w, s->rules, s->n_rules, sizeof(SnapRule));
         check_table(&w, s->users, s->n_users, sizeof(SnapUser));
         check_table(&w, s->memberships, s->n_memberships, sizeof(SnapMembership));
-        check_hash(&w, s->user_hash, s->user_hash_size, s->n_users);
+        check_user_hash(&w);
+        assert_true(s->heap <= w.size);
+        assert_true(s->capacity >= w.size);
         check_hash(&w, s->permission_hash, s->permission_hash_size, s->n_permissions);
         check_hash(&w, s->account_hash, s->account_hash_size, s->n_accounts);
         check_hash(&w, s->role_hash, s->role_hash_size, s->n_roles);
@@ -234,8 +261,25 @@ static void walk_snapshot(const Snapshot *s) {
                 check_bits(&w, a->hidden_bits);
                 check_list(&w, a->hidden, true, 0);
                 check_list(&w, a->attrs, true, 0);
-                check_list(&w, a->held_roles, false, s->n_roles);
-                assert_true(a->n_members <= s->n_memberships);
+                /* held_roles: (role, count) pairs, counts exact (invariant 4). */
+                assert_true(a->held_roles < w.size);
+                for (uint32_t k = 0; k < snap_list_n(s, a->held_roles); k++) {
+                        uint32_t r = snap_list_item(s, a->held_roles, 2 * k), count = 0;
+                        assert_true(r < s->n_roles);
+                        SNAP_FOREACH_MEMBERSHIP(s, m, pos, j)
+                                count += snap_memberships(s, m)->account == i && snap_memberships(s, m)->role == r;
+                        assert_int_equal(snap_list_item(s, a->held_roles, 2 * k + 1), count);
+                }
+                {
+                        uint32_t members = 0;
+                        SNAP_FOREACH_MEMBERSHIP(s, m, pos, j) {
+                                const SnapMembership *sm = snap_memberships(s, m);
+                                members += sm->account == i;
+                                if (sm->account == i)
+                                        assert_true(snap_account_holds(s, i, sm->role));
+                        }
+                        assert_int_equal(a->n_members, members);
+                }
         }
         for (uint32_t i = 0; i < s->n_roles; i++) {
                 const SnapRole *r = snap_roles(s, i);
@@ -261,28 +305,32 @@ static void walk_snapshot(const Snapshot *s) {
                 check_string(&w, snap_rules(s, i)->if_pattern, false);
                 check_string(&w, snap_rules(s, i)->requires_pattern, false);
         }
-        for (uint32_t i = 0; i < s->n_users; i++) {
+        /* Users in the table are sorted; every live user (table or heap)
+         * has its memberships pointing back at it. */
+        for (uint32_t i = 1; i < s->n_users; i++)
+                assert_true(strcmp(snap_str(s, snap_users(s, i - 1)->name), snap_str(s, snap_users(s, i)->name)) < 0);
+        SNAP_FOREACH_USER(s, i, pos) {
                 const SnapUser *u = snap_users(s, i);
+                assert_true(i < s->n_users || (size_t) s->users + (size_t) (i + 1) * sizeof(SnapUser) <= w.size);
                 check_string(&w, u->name, false);
                 check_string(&w, u->display_name, true);
-                assert_true(u->first_membership <= s->n_memberships);
-                assert_true(u->n_memberships <= s->n_memberships - u->first_membership);
-                if (i > 0)
-                        assert_true(strcmp(snap_str(s, snap_users(s, i - 1)->name), snap_str(s, u->name)) < 0);
-                for (uint32_t j = 0; j < u->n_memberships; j++)
-                        assert_int_equal(snap_memberships(s, u->first_membership + j)->user, i);
-        }
-        for (uint32_t i = 0; i < s->n_memberships; i++) {
-                const SnapMembership *m = snap_memberships(s, i);
-                assert_true(m->user < s->n_users);
-                assert_true(m->account < s->n_accounts);
-                assert_true(m->role < s->n_roles);
-                check_list(&w, m->groups, true, 0);
-                check_list(&w, m->ivrs, true, 0);
-                check_list(&w, m->acg, true, 0);
-                check_list(&w, m->only, true, 0);
-                if (m->only_bits != SNAP_NONE)
-                        check_bits(&w, m->only_bits);
+                for (uint32_t j = 0; j < u->n_memberships; j++) {
+                        uint32_t mi = u->first_membership + j;
+                        const SnapMembership *m = snap_memberships(s, mi);
+                        assert_true((size_t) s->memberships + (size_t) (mi + 1) * sizeof(SnapMembership) <= w.size);
+                        assert_int_equal(m->user, i);
+                        assert_true(m->account < s->n_accounts);
+                        assert_true(m->role < s->n_roles);
+                        for (uint32_t k = 0; k < j; k++)
+                                assert_int_not_equal(snap_memberships(s, u->first_membership + k)->account, m->account);
+                        check_list(&w, m->groups, true, 0);
+                        check_list(&w, m->ivrs, true, 0);
+                        check_list(&w, m->acg, true, 0);
+                        check_list(&w, m->only, true, 0);
+                        check_list(&w, m->notify, true, 0);
+                        if (m->only_bits != SNAP_NONE)
+                                check_bits(&w, m->only_bits);
+                }
         }
 }
 
@@ -400,7 +448,7 @@ static void test_populated(void **state) {
                 assert_int_equal(def->seats, -1);
                 assert_int_equal(def->n_members, 2);
                 assert_int_equal(sub->n_members, 1);
-                assert_int_equal(snap_list_n(s, def->held_roles), 2);
+                assert_int_equal(snap_list_n(s, def->held_roles), 2);   /* pairs */
                 assert_string_equal(snap_list_str(s, sub->attrs, 0), "billing=customer");
         }
 
