@@ -1137,8 +1137,8 @@ int snapshot_patch_user(Snapshot **sp, const char *name, const ModelUser *mu, Sn
         }
 
 done:
-        /* size last: every append of this patch is inside it. */
-        if (PATCH(&b, undo, HDR_OFF(size), (uint64_t) b.size) < 0)
+        /* size last, kept 8-aligned: every append of this patch is inside it. */
+        if (b_alloc(&b, 0, 8) == SNAP_NONE || PATCH(&b, undo, HDR_OFF(size), (uint64_t) b.size) < 0)
                 goto fail;
         HDR(&b)->capacity = b.cap;
         *sp = (Snapshot *) (void *) b.buf;

@@ -6,6 +6,12 @@
  * index in the buffer stays inside it (walking every table), bitsets wider
  * than one word, that the bytes are position-independent and deterministic,
  * and that models the store should never produce are refused with -EINVAL.
+ *
+ * Patches (snapshot_patch_user) are checked against the compiler itself: a
+ * seeded random walk of user changes, after each of which the patched
+ * snapshot must keep every invariant and answer every check, listing,
+ * export and description exactly as a snapshot compiled from scratch, and
+ * undo must give back the very bytes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +27,7 @@
 #include "helper-model.h"
 #include "macro.h"
 #include "model.h"
+#include "policy.h"
 #include "snapshot-layout.h"
 #include "snapshot.h"
 
@@ -71,9 +78,9 @@ static ModelMembership *add_membership(ModelUser *u, const char *account, const 
         return mm;
 }
 
-static Model *populated_model(void) {
+/* Everything of the populated model but its users. */
+static Model *structure_model(void) {
         Model *m = model_new();
-        ModelUser *u;
         ModelPlan *plan;
 
         assert_non_null(m);
@@ -97,6 +104,19 @@ static Model *populated_model(void) {
         add_role(m, "acme", "admin", 90, "login,calls.view,calls.export");
         add_role(m, "default", "partner", 80, "login");
 
+        {
+                ModelRule *r = TEST_GROW(m->rules, m->n_rules);
+                r->account = test_strdup("default");
+                r->if_pattern = test_strdup("calls.export");
+                r->requires_pattern = test_strdup("calls.view");
+        }
+        return m;
+}
+
+static Model *populated_model(void) {
+        Model *m = structure_model();
+        ModelUser *u;
+
         u = add_user(m, "zoe");
         add_membership(u, "default", "agent")->groups = test_strv_split("g1,g2");
         u = add_user(m, "alice");
@@ -106,13 +126,6 @@ static Model *populated_model(void) {
         u = add_user(m, "nobody");
         u = add_user(m, "mike");
         add_membership(u, "acme", "admin");
-
-        {
-                ModelRule *r = TEST_GROW(m->rules, m->n_rules);
-                r->account = test_strdup("default");
-                r->if_pattern = test_strdup("calls.export");
-                r->requires_pattern = test_strdup("calls.view");
-        }
         return m;
 }
 
@@ -634,6 +647,301 @@ static void test_many_users(void **state) {
         assert_int_equal(snap_accounts(s, snap_find_account(s, "default"))->n_members, 5002);
 }
 
+/* ---- patches ------------------------------------------------------------ */
+
+/* A user of the random walk, as plain data so a step can be taken back. */
+typedef struct SpecMembership {
+        int account;            /* index into spec_accounts */
+        int role;               /* index into spec_roles[account] */
+        unsigned groups, ivrs;  /* bit i: "g<i>", "i<i>" */
+        bool only;
+} SpecMembership;
+
+typedef struct Spec {
+        char name[16];
+        int display;            /* 0: none */
+        bool enabled;
+        int n;
+        SpecMembership m[2];
+} Spec;
+
+static const char *const spec_accounts[] = { "default", "acme", "sub" };
+static const char *const spec_roles[3][3] = { { "agent", "admin", "partner" }, { "admin" }, { "admin" } };
+static const int spec_n_roles[3] = { 3, 1, 1 };
+
+static char **bits_strv(const char *prefix, unsigned bits) {
+        char **l = NULL;
+        for (unsigned i = 0; i < 3; i++)
+                if (bits & (1u << i)) {
+                        char v[8];
+                        snprintf(v, sizeof(v), "%s%u", prefix, i);
+                        assert_int_equal(strv_extend(&l, v), 0);
+                }
+        return l;
+}
+
+static void spec_fill(const Spec *sp, ModelUser *u) {
+        char d[16];
+        u->name = test_strdup(sp->name);
+        snprintf(d, sizeof(d), "Name %d", sp->display);
+        u->display_name = sp->display ? test_strdup(d) : NULL;
+        u->enabled = sp->enabled;
+        for (int j = 0; j < sp->n; j++) {
+                ModelMembership *mm = add_membership(u, spec_accounts[sp->m[j].account],
+                                                     spec_roles[sp->m[j].account][sp->m[j].role]);
+                mm->groups = bits_strv("g", sp->m[j].groups);
+                mm->ivrs = bits_strv("i", sp->m[j].ivrs);
+                mm->only = sp->m[j].only ? test_strv_split("login,calls.*") : NULL;
+        }
+}
+
+static Model *spec_model(const Spec *specs, size_t n) {
+        Model *m = structure_model();
+        /* Few seats in sub, so some steps of the walk are refused. */
+        assert_string_equal(m->accounts[2].name, "sub");
+        m->accounts[2].seats = 3;
+        for (size_t i = 0; i < n; i++)
+                spec_fill(&specs[i], TEST_GROW(m->users, m->n_users));
+        return m;
+}
+
+static void spec_random(Spec *sp, uint64_t *rng) {
+        #define R(n) ((int) ((*rng = *rng * 6364136223846793005ull + 1442695040888963407ull) >> 33) % (n))
+        sp->display = R(3);
+        sp->enabled = R(5) != 0;
+        sp->n = R(3);
+        for (int j = 0; j < sp->n; j++) {
+                int a;
+                do
+                        a = R(3);
+                while (j == 1 && a == sp->m[0].account);
+                sp->m[j] = (SpecMembership) { .account = a, .role = R(spec_n_roles[a]), .groups = (unsigned) R(8),
+                                              .ivrs = (unsigned) R(8), .only = R(4) == 0 };
+        }
+        #undef R
+}
+
+static char *records_text(const struct cr_records *l) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        assert_non_null(f);
+        for (size_t i = 0; i < l->n; i++) {
+                for (size_t k = 0; k < l->items[i].n_fields; k++) {
+                        const struct cr_field *fl = &l->items[i].fields[k];
+                        fprintf(f, "%s=", fl->key);
+                        for (size_t j = 0; j < fl->n_values; j++)
+                                fprintf(f, "%s,", fl->values[j]);
+                        fprintf(f, ";");
+                }
+                fprintf(f, "\n");
+        }
+        assert_int_equal(fclose(f), 0);
+        return out;
+}
+
+/* Everything a peer can ask of the two snapshots, answered alike. */
+static void assert_same_answers(const Snapshot *patched, const Snapshot *compiled, const Spec *specs, size_t n) {
+        static const char *const perms[] = { "login", "calls.view", "calls.export", "users.view",
+                                             "billing.invoices.view" };
+        static const char *const accounts[] = { NULL, "default", "acme", "sub" };
+        Peer admin = { .uid = 0, .admin = true };
+        char names[64][16];
+        size_t n_names = 0;
+
+        for (size_t i = 0; i < n && n_names < 63; i++)
+                memcpy(names[n_names++], specs[i].name, sizeof(names[0]));
+        snprintf(names[n_names++], sizeof(names[0]), "ghost");
+
+        for (size_t i = 0; i < n_names; i++) {
+                _cleanup_free_ char *d1 = policy_describe_user(patched, names[i]),
+                                    *d2 = policy_describe_user(compiled, names[i]);
+                assert_true((d1 == NULL) == (d2 == NULL));
+                if (d1)
+                        assert_string_equal(d1, d2);
+                for (size_t p = 0; p < ELEMENTSOF(perms); p++)
+                        for (size_t a = 0; a < ELEMENTSOF(accounts); a++)
+                                for (int at = 0; at < 3; at++) {
+                                        const char *keys[] = { at == 1 ? "assignee" : "group" };
+                                        const char *values[] = { at == 1 ? names[i] : "g1" };
+                                        struct cr_decision x = {}, y = {};
+                                        _cleanup_free_ char *e1 = NULL, *e2 = NULL;
+                                        int r1 = policy_check(patched, &admin, names[i], perms[p], accounts[a], keys,
+                                                              values, at ? 1 : 0, &x, &e1);
+                                        int r2 = policy_check(compiled, &admin, names[i], perms[p], accounts[a],
+                                                              keys, values, at ? 1 : 0, &y, &e2);
+                                        assert_int_equal(r1, r2);
+                                        if (r1 >= 0) {
+                                                assert_int_equal(x.allowed, y.allowed);
+                                                assert_int_equal(x.reason, y.reason);
+                                                assert_string_equal(x.role, y.role);
+                                                assert_string_equal(x.detail, y.detail);
+                                        } else
+                                                assert_string_equal(e1, e2);
+                                        cr_decision_clear(&x);
+                                        cr_decision_clear(&y);
+                                }
+        }
+        for (int kind = 0; kind < 3; kind++) {
+                struct cr_records l1 = {}, l2 = {};
+                _cleanup_free_ char *t1 = NULL, *t2 = NULL;
+                if (kind == 0) {
+                        assert_int_equal(policy_export_records(patched, NULL, &l1, NULL), 0);
+                        assert_int_equal(policy_export_records(compiled, NULL, &l2, NULL), 0);
+                } else {
+                        /* Paged by name: the added users merge into the order. */
+                        const char *after = kind == 2 && n > 0 ? specs[n / 2].name : NULL;
+                        assert_int_equal(policy_user_list(patched, &admin, NULL, NULL, after, 5, &l1, NULL), 0);
+                        assert_int_equal(policy_user_list(compiled, &admin, NULL, NULL, after, 5, &l2, NULL), 0);
+                }
+                t1 = records_text(&l1);
+                t2 = records_text(&l2);
+                assert_string_equal(t1, t2);
+                cr_records_clear(&l1);
+                cr_records_clear(&l2);
+        }
+        assert_int_equal(snapshot_n_users(patched), snapshot_n_users(compiled));
+}
+
+static void test_patch_walk(void **state) {
+        Spec specs[40] = {}, saved[40];
+        size_t n = 0, n_saved;
+        uint64_t rng = 0x5eed;
+        SnapshotUndo undo = {};
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        int next_name = 0, refused = 0, held_flips = 0;
+
+        /* A valid start: the seats of sub not exceeded. */
+        for (;;) {
+                _cleanup_(model_freep) Model *m = NULL;
+                for (n = 0; n < 12; n++) {
+                        snprintf(specs[n].name, sizeof(specs[n].name), "u%03d", (int) n);
+                        spec_random(&specs[n], &rng);
+                }
+                m = spec_model(specs, n);
+                assert_int_equal(snapshot_compile(m, 1, &s), 0);
+                if (policy_validate(s, NULL) >= 0)
+                        break;
+                s = snapshot_free(s);
+        }
+        next_name = (int) n;
+
+        for (int step = 0; step < 400; step++) {
+                _cleanup_(model_freep) Model *want = NULL;
+                _cleanup_(snapshot_freep) Snapshot *fresh = NULL;
+                size_t mark = snapshot_undo_mark(&undo);
+                int op = (int) ((rng = rng * 6364136223846793005ull + 1) >> 33) % 4, i;
+                bool held_changed = false;
+                char name[16];
+                ModelUser *mu = NULL;
+                int k;
+
+                memcpy(saved, specs, sizeof(specs));
+                n_saved = n;
+                if (op == 0 && n < ELEMENTSOF(specs)) {                 /* a new user */
+                        i = (int) n++;
+                        snprintf(specs[i].name, sizeof(specs[i].name), "u%03d", next_name++);
+                        spec_random(&specs[i], &rng);
+                } else if (op == 1 && n > 0) {                          /* deleted */
+                        i = (int) ((rng >> 40) % n);
+                        snprintf(name, sizeof(name), "%s", specs[i].name);
+                        specs[i] = specs[--n];
+                        i = -1;
+                } else {                                                /* changed */
+                        if (n == 0)
+                                continue;
+                        i = (int) ((rng >> 40) % n);
+                        spec_random(&specs[i], &rng);
+                }
+                if (i >= 0) {
+                        snprintf(name, sizeof(name), "%s", specs[i].name);
+                        mu = calloc(1, sizeof(ModelUser));
+                        assert_non_null(mu);
+                        spec_fill(&specs[i], mu);
+                }
+                assert_int_equal(snapshot_patch_user(&s, name, mu, &undo, &held_changed), 0);
+                model_user_free(mu);
+                held_flips += held_changed;
+                walk_snapshot(s);
+
+                want = spec_model(specs, n);
+                assert_int_equal(snapshot_compile(want, 1, &fresh), 0);
+                {
+                        _cleanup_free_ char *e1 = NULL, *e2 = NULL;
+                        char *one[] = { name, NULL };
+                        int full = policy_validate(fresh, &e1);
+                        k = policy_validate_users(s, one, held_changed, &e2);
+                        /* The walk started valid, so only this change can
+                         * have broken something, and both must see it. */
+                        assert_int_equal(k < 0, full < 0);
+                        if (k < 0) {
+                                /* Refused: taken back to the very bytes. */
+                                snapshot_undo(s, &undo, mark);
+                                memcpy(specs, saved, sizeof(specs));
+                                n = n_saved;
+                                refused++;
+                                walk_snapshot(s);
+                                snapshot_free(fresh);
+                                model_free(want);
+                                want = spec_model(specs, n);
+                                assert_int_equal(snapshot_compile(want, 1, &fresh), 0);
+                        }
+                }
+                assert_same_answers(s, fresh, specs, n);
+                if (step % 50 == 49)
+                        snapshot_undo_forget(&undo);
+        }
+        /* The walk went through the paths it is meant to test. */
+        assert_true(refused > 0);
+        assert_true(held_flips > 0);
+        assert_true(s->garbage > 0);
+        assert_true(s->n_extra_users > 0);
+        snapshot_undo_done(&undo);
+}
+
+/* Undo gives back the very bytes, however much the patches grew the buffer
+ * and the user hash. */
+static void test_patch_undo(void **state) {
+        _cleanup_(model_freep) Model *m = populated_model();
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        _cleanup_free_ uint8_t *before = NULL;
+        SnapshotUndo undo = {};
+        size_t size;
+
+        assert_int_equal(snapshot_compile(m, 1, &s), 0);
+        size = snapshot_size(s);
+        before = malloc(size);
+        assert_non_null(before);
+        memcpy(before, snapshot_data(s), size);
+        for (int i = 0; i < 300; i++) {
+                ModelUser *mu = calloc(1, sizeof(ModelUser));
+                char name[16];
+                assert_non_null(mu);
+                snprintf(name, sizeof(name), "new%03d", i);
+                mu->name = test_strdup(name);
+                mu->enabled = true;
+                add_membership(mu, i % 2 ? "default" : "sub", i % 3 ? "admin" : "agent");
+                if (i % 3 == 0 && i % 2 == 0) {
+                        /* agent is not a role of sub or acme: refused, caller undoes */
+                        size_t mark = snapshot_undo_mark(&undo);
+                        assert_int_equal(snapshot_patch_user(&s, name, mu, &undo, NULL), -EINVAL);
+                        snapshot_undo(s, &undo, mark);
+                } else
+                        assert_int_equal(snapshot_patch_user(&s, name, mu, &undo, NULL), 0);
+                model_user_free(mu);
+        }
+        assert_int_equal(snapshot_patch_user(&s, "zoe", NULL, &undo, NULL), 0);
+        assert_int_equal(snapshot_patch_user(&s, "zoe", NULL, &undo, NULL), -ENOENT);
+        assert_int_equal(snapshot_set_generation(s, 99, &undo), 0);
+        snapshot_undo(s, &undo, 0);
+        assert_int_equal(snapshot_size(s), size);
+        /* capacity alone may differ: it says how much was allocated. */
+        ((Snapshot *) (void *) before)->capacity = s->capacity;
+        assert_memory_equal(snapshot_data(s), before, size);
+        walk_snapshot(s);
+        snapshot_undo_done(&undo);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_empty),
@@ -645,6 +953,8 @@ int main(void) {
                 cmocka_unit_test(test_refused),
                 cmocka_unit_test(test_undefined_plan),
                 cmocka_unit_test(test_many_users),
+                cmocka_unit_test(test_patch_walk),
+                cmocka_unit_test(test_patch_undo),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
