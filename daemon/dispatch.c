@@ -127,16 +127,20 @@ static int handle_check_batch(Manager *m, const Request *req, const Peer *peer, 
         }
         /* Decode everything first: a malformed item must not leave half a
          * reply behind. */
+        _cleanup_free_ char *storage = NULL;
         struct cr_check *items = calloc(n ? n : 1, sizeof(struct cr_check));
         if (!items)
                 return -ENOMEM;
-        for (uint16_t i = 0; i < n && r >= 0; i++)
-                r = cr_get_check(cur, &items[i]);
+        r = cr_get_checks(cur, n, items, &storage);
         if (r >= 0 && cr_cursor_end(cur) < 0)
                 r = -EBADMSG;
         if (r < 0)
                 error_setf(ret_error, 0, "malformed check in batch");
         if (r >= 0) {
+                const char *users[CR_BATCH_MAX];
+                for (uint16_t i = 0; i < n; i++)
+                        users[i] = items[i].user;
+                policy_prefetch_users(m->snapshot, users, n);
                 cr_frame_begin(out, CR_MSG_DECISIONS, req->id);
                 cr_put_u16(out, n);
                 for (uint16_t i = 0; i < n && r >= 0; i++) {

@@ -46,6 +46,8 @@ typedef struct Peer {
 int policy_check(const Snapshot *s, const Peer *peer, const char *user, const char *permission,
                  const char *account, const char *const *keys, const char *const *values, size_t n_attrs,
                  struct cr_decision *ret, char **ret_error);
+/* Starts loading what checks on these users will read (a batch). */
+void policy_prefetch_users(const Snapshot *s, const char *const *users, size_t n);
 /* The same decision without its strings (role, account, detail): what a
  * batch answers, at a fraction of the cost.  Errors are policy_check()'s. */
 int policy_check_lean(const Snapshot *s, const Peer *peer, const char *user, const char *permission,

@@ -106,6 +106,8 @@ struct Snapshot {
         uint32_t user_hash_used;        /* user hash slots not empty (tombstones included) */
         uint64_t garbage;               /* bytes no longer referenced */
         uint64_t capacity;              /* bytes allocated for the buffer (≥ size) */
+        uint32_t users_view;            /* index of users.view (asked of every check), or SNAP_NONE */
+        uint32_t _pad3;
 };
 
 typedef struct SnapPermission {

@@ -762,6 +762,7 @@ int snapshot_compile(const Model *m, uint64_t generation, Snapshot **ret) {
                 }
         }
         HDR(&b)->heap = (uint32_t) b.size;
+        HDR(&b)->users_view = snap_find_permission(HDR(&b), "users.view");
         HDR(&b)->n_live_users = (uint32_t) m->n_users;
         HDR(&b)->extra_users = SNAP_NONE;
         HDR(&b)->user_hash_used = (uint32_t) m->n_users;

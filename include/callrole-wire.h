@@ -240,6 +240,9 @@ void cr_decision_clear(struct cr_decision *d);
 void cr_put_check(struct cr_buf *b, const char *user, const char *perm, const char *account,
                   const char *const *keys, const char *const *values, size_t n);
 int cr_get_check(struct cr_cursor *c, struct cr_check *ret);
+/* n checks at once, all their strings in *ret_storage (one allocation the
+ * caller frees after the items, whose own storage stays NULL). */
+int cr_get_checks(struct cr_cursor *c, size_t n, struct cr_check *items, char **ret_storage);
 void cr_put_decision(struct cr_buf *b, const struct cr_decision *d);
 int cr_get_decision(struct cr_cursor *c, struct cr_decision *ret);
 

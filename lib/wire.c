@@ -566,22 +566,17 @@ void cr_put_check(struct cr_buf *b, const char *user, const char *perm, const ch
         }
 }
 
-/* Checks come by the thousand in batches: the strings of one are
- * validated in a first pass and then copied into one allocation, which
- * cr_check_clear() frees. */
-int cr_get_check(struct cr_cursor *c, struct cr_check *ret) {
-        enum { N_MAX = 3 + 2 * CR_ATTRS_MAX };
-        struct cr_cursor scan;
-        const uint8_t *p[N_MAX];
-        uint16_t len[N_MAX];
-        size_t n_str = 0, need = 0;
-        struct cr_check k = {};
-        uint8_t n_attrs;
-        char *out, **slot[N_MAX];
+/* One check's strings, validated (nothing consumed on failure) and
+ * located: p[i], len[i] for user, permission, account, then each
+ * attribute's key and value. */
+enum { CHECK_STRINGS_MAX = 3 + 2 * CR_ATTRS_MAX };
 
-        if (!c || !ret)
-                return -EBADMSG;
-        scan = *c;
+static int check_scan(struct cr_cursor *c, const uint8_t **p, uint16_t *len, size_t *ret_n, uint8_t *ret_attrs,
+                      size_t *ret_need) {
+        struct cr_cursor scan = *c;
+        size_t n_str = 0, need = 0;
+        uint8_t n_attrs;
+
         for (; n_str < 3; n_str++)
                 if (str_view(&scan, CR_NAME_MAX, &p[n_str], &len[n_str]) < 0)
                         return -EBADMSG;
@@ -593,16 +588,21 @@ int cr_get_check(struct cr_cursor *c, struct cr_check *ret) {
                         return -EBADMSG;
         for (size_t i = 0; i < n_str; i++)
                 need += (size_t) len[i] + 1;
+        *c = scan;
+        *ret_n = n_str;
+        *ret_attrs = n_attrs;
+        *ret_need = need;
+        return 0;
+}
 
-        k.storage = out = malloc(need);
-        if (!out)
-                return -ENOMEM;
-        slot[0] = &k.user;
-        slot[1] = &k.permission;
-        slot[2] = &k.account;
+/* Copies the located strings into out (need bytes) and points k at them. */
+static void check_fill(struct cr_check *k, const uint8_t *const *p, const uint16_t *len, size_t n_str,
+                       uint8_t n_attrs, char *out) {
+        char **slot[CHECK_STRINGS_MAX] = { &k->user, &k->permission, &k->account };
+
         for (size_t i = 0; i < n_attrs; i++) {
-                slot[3 + 2 * i] = &k.attr_keys[i];
-                slot[4 + 2 * i] = &k.attr_values[i];
+                slot[3 + 2 * i] = &k->attr_keys[i];
+                slot[4 + 2 * i] = &k->attr_values[i];
         }
         for (size_t i = 0; i < n_str; i++) {
                 memcpy(out, p[i], len[i]);
@@ -610,10 +610,66 @@ int cr_get_check(struct cr_cursor *c, struct cr_check *ret) {
                 *slot[i] = out;
                 out += len[i] + 1;
         }
-        k.n_attrs = n_attrs;
+        k->n_attrs = n_attrs;
+}
+
+/* Checks come by the thousand in batches: the strings of one are
+ * validated in a first pass and then copied into one allocation, which
+ * cr_check_clear() frees. */
+int cr_get_check(struct cr_cursor *c, struct cr_check *ret) {
+        const uint8_t *p[CHECK_STRINGS_MAX];
+        uint16_t len[CHECK_STRINGS_MAX];
+        struct cr_cursor scan;
+        struct cr_check k = {};
+        size_t n_str, need;
+        uint8_t n_attrs;
+
+        if (!c || !ret)
+                return -EBADMSG;
+        scan = *c;
+        if (check_scan(&scan, p, len, &n_str, &n_attrs, &need) < 0)
+                return -EBADMSG;
+        k.storage = malloc(need);
+        if (!k.storage)
+                return -ENOMEM;
+        check_fill(&k, p, len, n_str, n_attrs, k.storage);
         *c = scan;
         cr_check_clear(ret);
         *ret = k;
+        return 0;
+}
+
+/* n checks, their strings in one allocation for them all (*ret_storage,
+ * the caller frees it; the items' own storage stays NULL).  A string takes
+ * its bytes plus a NUL in place of its 2-byte length, so the rest of the
+ * payload bounds the space.  All or nothing: on failure nothing is
+ * consumed and nothing is left allocated. */
+int cr_get_checks(struct cr_cursor *c, size_t n, struct cr_check *items, char **ret_storage) {
+        struct cr_cursor scan;
+        char *storage, *out;
+
+        if (!c || (n > 0 && !items) || !ret_storage)
+                return -EBADMSG;
+        scan = *c;
+        out = storage = malloc(c->left + 1);
+        if (!storage)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const uint8_t *p[CHECK_STRINGS_MAX];
+                uint16_t len[CHECK_STRINGS_MAX];
+                size_t n_str, need;
+                uint8_t n_attrs;
+
+                if (check_scan(&scan, p, len, &n_str, &n_attrs, &need) < 0) {
+                        free(storage);
+                        return -EBADMSG;
+                }
+                items[i] = (struct cr_check) {};
+                check_fill(&items[i], p, len, n_str, n_attrs, out);
+                out += need;
+        }
+        *c = scan;
+        *ret_storage = storage;
         return 0;
 }
 
