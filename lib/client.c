@@ -67,6 +67,8 @@ struct callrole {
         int fd;
         uint32_t next_id;
         char *last_error;
+        uint8_t *rbuf;          /* where replies are read into: one recv() brings most whole */
+        size_t rcap;
 };
 
 struct callrole_decision {
@@ -293,22 +295,33 @@ static int send_all(int fd, const uint8_t *p, size_t n, usec_t deadline) {
         return 0;
 }
 
-/* Read exactly n bytes.  *got counts the bytes of the reply received so far
- * across calls, so the caller knows whether anything of it had arrived.
- * EOF is -ECONNRESET. */
-static int read_full(int fd, uint8_t *p, size_t n, usec_t deadline, size_t *got) {
-        while (n > 0) {
-                ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
+/* Reads until c->rbuf holds at least want bytes, taking whatever the
+ * socket has (up to the buffer's size), so a reply usually comes in one
+ * recv() rather than one for the header and one for the payload.  *got
+ * counts the bytes of the reply received, so the caller knows whether
+ * anything of it had arrived.  EOF is -ECONNRESET. */
+static int read_at_least(callrole *c, size_t want, usec_t deadline, size_t *got) {
+        if (want > c->rcap) {
+                size_t cap = c->rcap ? c->rcap : 4096;
+                uint8_t *p;
+                while (cap < want)
+                        cap *= 2;
+                p = realloc(c->rbuf, cap);
+                if (!p)
+                        return -ENOMEM;
+                c->rbuf = p;
+                c->rcap = cap;
+        }
+        while (*got < want) {
+                ssize_t k = recv(c->fd, c->rbuf + *got, c->rcap - *got, MSG_DONTWAIT);
                 if (k < 0) {
-                        int r = io_retry(fd, POLLIN, deadline);
+                        int r = io_retry(c->fd, POLLIN, deadline);
                         if (r < 0)
                                 return r;
                         continue;
                 }
                 if (k == 0)
                         return -ECONNRESET;
-                p += k;
-                n -= (size_t) k;
                 *got += (size_t) k;
         }
         return 0;
@@ -326,16 +339,22 @@ static uint32_t take_id(callrole *c) {
  * refused with a message, before any payload is read or allocated. */
 static int read_reply(callrole *c, uint32_t id, uint8_t expect, usec_t deadline, size_t *got,
                       struct reply *ret) {
-        uint8_t hdr[CR_HEADER_SIZE];
         _cleanup_free_ uint8_t *payload = NULL;
+        const uint8_t *hdr;
         struct cr_header h;
         int k;
 
-        k = read_full(c->fd, hdr, sizeof(hdr), deadline, got);
+        /* Nothing is due on an idle connection (invariant 1), so the reply
+         * starts at the buffer's start. */
+        *got = 0;
+        k = read_at_least(c, CR_HEADER_SIZE, deadline, got);
+        if (k == -ENOMEM)
+                set_error(c, "out of memory reading a reply from callroled");
         if (k < 0)
                 return k;
+        hdr = c->rbuf;
 
-        k = cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, &h);
+        k = cr_header_decode(hdr, CR_HEADER_SIZE, CR_REPLY_MAX, &h);
         if (k == -EMSGSIZE) {
                 uint32_t n = (uint32_t) hdr[8] << 24 | (uint32_t) hdr[9] << 16 | (uint32_t) hdr[10] << 8 | hdr[11];
                 set_error(c, "callroled at %s announced a reply of %" PRIu32 " bytes, more than the limit of %u; refused",
@@ -370,9 +389,23 @@ static int read_reply(callrole *c, uint32_t id, uint8_t expect, usec_t deadline,
                 set_error(c, "out of memory reading a reply of %" PRIu32 " bytes from callroled", h.length);
                 return -ENOMEM;
         }
-        k = read_full(c->fd, payload, h.length, deadline, got);
+        k = read_at_least(c, CR_HEADER_SIZE + (size_t) h.length, deadline, got);
+        if (k == -ENOMEM)
+                set_error(c, "out of memory reading a reply of %" PRIu32 " bytes from callroled", h.length);
         if (k < 0)
                 return k;
+        memcpy(payload, c->rbuf + CR_HEADER_SIZE, h.length);
+        if (*got > CR_HEADER_SIZE + (size_t) h.length) {
+                /* More than the one reply: the peer broke invariant 1.  The
+                 * reply stands; the connection does not. */
+                connection_close(c);
+        }
+        if (c->rcap > 64 * 1024) {
+                /* A large reply: do not keep its buffer for good. */
+                free(c->rbuf);
+                c->rbuf = NULL;
+                c->rcap = 0;
+        }
 
         *ret = (struct reply) { .type = h.type, .payload = TAKE_PTR(payload), .len = h.length };
         return 0;
@@ -598,6 +631,7 @@ callrole *callrole_free(callrole *c) {
         free(c->socket_path);
         free(c->as_user);
         free(c->last_error);
+        free(c->rbuf);
         free(c);
         return NULL;
 }
