@@ -8,7 +8,9 @@
  *   - start and load: from exec of callroled to its first answered check;
  *   - resident memory (VmRSS and the peak VmHWM) once loaded;
  *   - check latency p50/p99 over one connection, random users and
- *     permissions with their resource attributes.
+ *     permissions with their resource attributes, with the client and the
+ *     daemon pinned to one CPU (bench-latency.c says why placement must be
+ *     the same for figures to compare).
  * The baseline of each latency is the same check at the smallest size,
  * measured in the same run: the target is that the ratio stays ≤ 1.3.
  *
@@ -24,6 +26,7 @@
 
 #include "bench-util.h"
 #include "callrole.h"
+#include "workload.h"
 #include "gen-policy.h"
 #include "helper-daemon.h"
 #include "macro.h"
@@ -49,6 +52,7 @@ static int measure_size(unsigned users, size_t n_checks, SizeResult *ret) {
         r = test_daemon_start(&d, NULL);
         if (r < 0)
                 return r;
+        work_cleanup_register(&d);
         (void) test_daemon_stop(&d);
         fprintf(stderr, "bench-scale: generating %u users in %u accounts...\n", users, shape.accounts);
         r = gen_policy(d.db, &shape);
@@ -75,6 +79,14 @@ static int measure_size(unsigned users, size_t n_checks, SizeResult *ret) {
         }
         ret->start_s = (bench_now_us() - t0) / 1e6;
         bench_proc_memory(d.pid, &ret->rss_mb, &ret->hwm_mb);
+        {
+                int cpus[1];
+                if (work_cpus(cpus, 1) < 1 || (r = work_pin(0, cpus[0])) < 0 || (r = work_pin(d.pid, cpus[0])) < 0) {
+                        fprintf(stderr, "bench-scale: cannot pin to one CPU\n");
+                        r = r < 0 ? r : -EINVAL;
+                        goto out;
+                }
+        }
         ret->users = users;
 
         lat = calloc(n_checks, sizeof(double));
@@ -118,6 +130,7 @@ static int measure_size(unsigned users, size_t n_checks, SizeResult *ret) {
 out:
         callrole_free(c);
         test_daemon_cleanup(&d);
+        work_cleanup_forget(&d);
         return r;
 }
 
