@@ -364,8 +364,10 @@ static int group_reserve(Manager *m) {
         return 0;
 }
 
+/* Owns its messages by hand: GCC 12's analyzer takes cleanup-attributed
+ * locals for uninitialised on the early returns of this function. */
 void manager_group_flush(Manager *m) {
-        _cleanup_free_ char *err = NULL, *message = NULL;
+        char *err = NULL, *message = NULL;
         size_t n = m->n_group;
         int r = 0;
 
@@ -399,6 +401,8 @@ void manager_group_flush(Manager *m) {
                         server_release_reply(m->group[i].conn, r, message);
                 free(m->group[i].what);
         }
+        free(err);
+        free(message);
         if (r >= 0 && snapshot_wants_compile(m->snapshot)) {
                 _cleanup_free_ char *cerr = NULL;
                 /* Patches have left enough garbage: start afresh from the

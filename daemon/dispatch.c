@@ -127,7 +127,7 @@ static int handle_check_batch(Manager *m, const Request *req, const Peer *peer, 
         }
         /* Decode everything first: a malformed item must not leave half a
          * reply behind. */
-        _cleanup_free_ char *storage = NULL;
+        char *storage = NULL;   /* freed by hand: see manager_group_flush() */
         struct cr_check *items = calloc(n ? n : 1, sizeof(struct cr_check));
         if (!items)
                 return -ENOMEM;
@@ -170,6 +170,7 @@ static int handle_check_batch(Manager *m, const Request *req, const Peer *peer, 
         for (uint16_t i = 0; i < n; i++)
                 cr_check_clear(&items[i]);
         free(items);
+        free(storage);
         return r;
 }
 
