@@ -246,6 +246,110 @@ static void test_disk_full(void **state) {
         assert_true(integrity_ok(db_arg));
 }
 
+/* A writer of test_disk_full_grouped(): adds users until refused, writing
+ * "ok NAME" for each acknowledged one and "failed NAME ERRNO MESSAGE" for
+ * the one refused. */
+static _Noreturn void full_writer(const TestDaemon *dd, int k, int fd) {
+        callrole *c = NULL;
+        char name[32];
+
+        if (callrole_new(&c) < 0 || callrole_set_socket(c, dd->socket) < 0 ||
+            callrole_set_timeout(c, 10 * 1000000ULL) < 0)
+                _exit(2);
+        for (int n = 0; n < 100000; n++) {
+                int r;
+                snprintf(name, sizeof(name), "g%d-%d", k, n);
+                r = call2(c, "user.add", "name", name, "role", "d-role", "display-name",
+                          "a display name long enough to fill a small disk quickly........................");
+                if (r < 0) {
+                        const char *msg = callrole_last_error(c);
+                        dprintf(fd, "failed %s %d %s\n", name, -r, msg ? msg : "");
+                        break;
+                }
+                dprintf(fd, "ok %s\n", name);
+        }
+        callrole_free(c);
+        _exit(0);
+}
+
+/* The disk fills while several writers' changes are committed in groups:
+ * whatever is acknowledged is there, before and after a restart; whatever
+ * was refused (alone, or with its whole group when the COMMIT failed) is
+ * not, in memory or on disk. */
+static void test_disk_full_grouped(void **state) {
+        char path[300], line[1024];
+        pid_t kids[WRITERS];
+        char failed[WRITERS][32];
+        unsigned n_ok = 0, n_failed = 0;
+        callrole *c;
+        FILE *f;
+        int fd;
+
+        if (!small_start("1m"))
+                skip();
+        snprintf(path, sizeof(path), "%s/results", d.dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        for (int k = 0; k < WRITERS; k++) {
+                kids[k] = fork();
+                assert_true(kids[k] >= 0);
+                if (kids[k] == 0)
+                        full_writer(&d, k, fd);
+        }
+        for (int k = 0; k < WRITERS; k++) {
+                int status;
+                assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        close(fd);
+
+        c = client(&d);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                char name[32];
+                int err;
+                if (sscanf(line, "ok %31s", name) == 1) {
+                        if (!user_exists(c, name))
+                                fail_msg("acknowledged but not there: %s", name);
+                        n_ok++;
+                } else if (sscanf(line, "failed %31s %d", name, &err) == 2) {
+                        /* ENOSPC, or EIO when the write that fails is the
+                         * log's; the message names the database. */
+                        if (err != ENOSPC && err != EIO)
+                                fail_msg("%s refused with %s: %s", name, strerror(err), line);
+                        if (!strstr(line, db_arg))
+                                fail_msg("the refusal does not name %s: %s", db_arg, line);
+                        if (user_exists(c, name))
+                                fail_msg("refused but there: %s", name);
+                        snprintf(failed[n_failed++], sizeof(failed[0]), "%s", name);
+                }
+        }
+        fclose(f);
+        callrole_free(c);
+        print_message("disk full, %d writers grouped: %u acknowledged, %u refused\n", WRITERS, n_ok, n_failed);
+        assert_true(n_ok > 0);
+        assert_int_equal(n_failed, WRITERS);
+
+        /* The same after a restart, from the file alone. */
+        assert_int_equal(test_daemon_restart(&d, (const char *[]) { "--db", db_arg, NULL }), 0);
+        c = client(&d);
+        for (unsigned i = 0; i < n_failed; i++)
+                if (user_exists(c, failed[i]))
+                        fail_msg("refused but on disk: %s", failed[i]);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                char name[32];
+                if (sscanf(line, "ok %31s", name) == 1 && !user_exists(c, name))
+                        fail_msg("acknowledged but lost: %s", name);
+        }
+        fclose(f);
+        callrole_free(c);
+        assert_int_equal(test_daemon_stop(&d), 0);
+        assert_true(integrity_ok(db_arg));
+}
+
 static int chattr(const char *flag, const char *path) {
         char cmd[600];
         snprintf(cmd, sizeof(cmd), "chattr %s '%s' 2>/dev/null", flag, path);
@@ -298,6 +402,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_sigkill_mid_burst, teardown),
                 cmocka_unit_test_teardown(test_disk_full, teardown),
+                cmocka_unit_test_teardown(test_disk_full_grouped, teardown),
                 cmocka_unit_test_teardown(test_read_only_database, teardown),
         };
         return cmocka_run_group_tests_name("durability", tests, NULL, NULL);
