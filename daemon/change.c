@@ -415,6 +415,22 @@ void manager_group_flush(Manager *m) {
         manager_notify_status(m);
 }
 
+/* BEGIN, once the file is known to be the one opened and writable, so a
+ * change is refused with the cause rather than failing half-way. */
+static int begin_writing(Manager *m, char **ret_error) {
+        int r;
+
+        if (manager_db_replaced(m))
+                return error_setf(ret_error, -EROFS,
+                                  "%s was moved or replaced while callroled had it open; nothing was changed: "
+                                  "restart callroled to use the file now at that path",
+                                  m->config.db_path);
+        r = store_check_writable(m->store, ret_error);
+        if (r < 0)
+                return r;
+        return store_begin(m->store, ret_error);
+}
+
 /* Steps 2-5 for user changes: patched in, validated per user; joined to the
  * group, or for a dry run rolled back at once. */
 static int apply_user_steps(Manager *m, int type, const Peer *peer, Step *steps, size_t n_steps, bool dry_run,
@@ -428,15 +444,7 @@ static int apply_user_steps(Manager *m, int type, const Peer *peer, Step *steps,
                 /* A dry run answers from what is committed. */
                 manager_group_flush(m);
         if (dry_run || !m->group_open) {
-                if (manager_db_replaced(m))
-                        return error_setf(ret_error, -EROFS,
-                                          "%s was moved or replaced while callroled had it open; nothing was changed: "
-                                          "restart callroled to use the file now at that path",
-                                          m->config.db_path);
-                r = store_check_writable(m->store, ret_error);
-                if (r < 0)
-                        return r;
-                r = store_begin(m->store, ret_error);
+                r = begin_writing(m, ret_error);
                 if (r < 0)
                         return r;
                 if (dry_run)
@@ -509,17 +517,7 @@ static int apply_structural_steps(Manager *m, int type, const Peer *peer, Step *
         bool in_tx = false;
         int r;
 
-        if (manager_db_replaced(m)) {
-                r = error_setf(ret_error, -EROFS,
-                               "%s was moved or replaced while callroled had it open; nothing was changed: "
-                               "restart callroled to use the file now at that path",
-                               m->config.db_path);
-                goto finish;
-        }
-        r = store_check_writable(m->store, ret_error);
-        if (r < 0)
-                goto finish;
-        r = store_begin(m->store, ret_error);
+        r = begin_writing(m, ret_error);
         if (r < 0)
                 goto finish;
         in_tx = true;
