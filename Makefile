@@ -124,7 +124,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libdaemon.a $(BUILD)/lib
 $(BUILD)/bench/%: bench/%.c $(call obj,tests/helper-daemon.c) $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(call obj,tests/helper-daemon.c) $(BUILD)/libclient.a \
-		$(PKG_LIBS) -lpthread
+		$(PKG_LIBS) -lpthread -lpam
 
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
 BENCH_USERS ?= 10000
