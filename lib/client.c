@@ -293,12 +293,15 @@ static int send_all(int fd, const uint8_t *p, size_t n, usec_t deadline) {
         return 0;
 }
 
-/* Read exactly n bytes.  *got counts the bytes of the reply received so far
- * across calls, so the caller knows whether anything of it had arrived.
- * EOF is -ECONNRESET. */
-static int read_full(int fd, uint8_t *p, size_t n, usec_t deadline, size_t *got) {
-        while (n > 0) {
-                ssize_t k = recv(fd, p, n, MSG_DONTWAIT);
+/* Read at least min and at most max bytes into p; the number read goes to
+ * *ret_n.  *got counts the bytes of the reply received so far across calls,
+ * so the caller knows whether anything of it had arrived.  EOF is
+ * -ECONNRESET. */
+static int read_at_least(int fd, uint8_t *p, size_t min, size_t max, usec_t deadline, size_t *got, size_t *ret_n) {
+        size_t n = 0;
+
+        while (n < min) {
+                ssize_t k = recv(fd, p + n, max - n, MSG_DONTWAIT);
                 if (k < 0) {
                         int r = io_retry(fd, POLLIN, deadline);
                         if (r < 0)
@@ -307,11 +310,17 @@ static int read_full(int fd, uint8_t *p, size_t n, usec_t deadline, size_t *got)
                 }
                 if (k == 0)
                         return -ECONNRESET;
-                p += k;
-                n -= (size_t) k;
+                n += (size_t) k;
                 *got += (size_t) k;
         }
+        *ret_n = n;
         return 0;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n, usec_t deadline, size_t *got) {
+        size_t done;
+
+        return read_at_least(fd, p, n, n, deadline, got, &done);
 }
 
 static uint32_t take_id(callrole *c) {
@@ -321,21 +330,36 @@ static uint32_t take_id(callrole *c) {
         return id;
 }
 
+/* Replies up to this size (decisions, errors, short lists) arrive with
+ * their header in one recv(). */
+#define REPLY_INLINE_MAX 512u
+
 /* Read one reply frame for request id.  Frames whose header is bad, whose id
  * is not ours, or whose type is neither ERROR nor the one expected, are
- * refused with a message, before any payload is read or allocated. */
+ * refused with a message, before any payload is allocated.
+ *
+ * Right after a request has gone out its reply is not there yet (the daemon
+ * has to run first), so we wait before the first recv() instead of paying
+ * for one that fails with EAGAIN; and the header and a small payload come
+ * in together.  Bytes beyond the frame answer nothing we asked: the reply
+ * stands, and the connection is dropped (invariant 1) just as the next
+ * call's staleness check would have dropped it. */
 static int read_reply(callrole *c, uint32_t id, uint8_t expect, usec_t deadline, size_t *got,
                       struct reply *ret) {
-        uint8_t hdr[CR_HEADER_SIZE];
+        uint8_t buf[CR_HEADER_SIZE + REPLY_INLINE_MAX], *hdr = buf;
         _cleanup_free_ uint8_t *payload = NULL;
         struct cr_header h;
+        size_t have, inline_len;
         int k;
 
-        k = read_full(c->fd, hdr, sizeof(hdr), deadline, got);
+        k = wait_fd(c->fd, POLLIN, deadline);
+        if (k < 0)
+                return k;
+        k = read_at_least(c->fd, buf, CR_HEADER_SIZE, sizeof(buf), deadline, got, &have);
         if (k < 0)
                 return k;
 
-        k = cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, &h);
+        k = cr_header_decode(hdr, CR_HEADER_SIZE, CR_REPLY_MAX, &h);
         if (k == -EMSGSIZE) {
                 uint32_t n = (uint32_t) hdr[8] << 24 | (uint32_t) hdr[9] << 16 | (uint32_t) hdr[10] << 8 | hdr[11];
                 set_error(c, "callroled at %s announced a reply of %" PRIu32 " bytes, more than the limit of %u; refused",
@@ -370,9 +394,17 @@ static int read_reply(callrole *c, uint32_t id, uint8_t expect, usec_t deadline,
                 set_error(c, "out of memory reading a reply of %" PRIu32 " bytes from callroled", h.length);
                 return -ENOMEM;
         }
-        k = read_full(c->fd, payload, h.length, deadline, got);
-        if (k < 0)
-                return k;
+        inline_len = have - CR_HEADER_SIZE;
+        if (inline_len > h.length) {
+                inline_len = h.length;
+                connection_close(c);
+        }
+        memcpy(payload, buf + CR_HEADER_SIZE, inline_len);
+        if (inline_len < h.length) {
+                k = read_full(c->fd, payload + inline_len, h.length - inline_len, deadline, got);
+                if (k < 0)
+                        return k;
+        }
 
         *ret = (struct reply) { .type = h.type, .payload = TAKE_PTR(payload), .len = h.length };
         return 0;
