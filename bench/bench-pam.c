@@ -47,10 +47,10 @@
  * BENCH_PAM_USER (default root), CALLROLE_BUILD, CALLROLE_SOURCE.
  */
 #include <errno.h>
-#include <sched.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,9 +122,11 @@ static void pin(void) {
 
         if (e && strcmp(e, "none") == 0)
                 return;
+        if (cpu < 0 || cpu >= CPU_SETSIZE)
+                die("cannot pin to CPU %d", cpu);
         CPU_ZERO(&set);
         CPU_SET(cpu, &set);
-        if (cpu < 0 || sched_setaffinity(0, sizeof set, &set) < 0)
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
                 die("cannot pin to CPU %d: %m", cpu);
         fprintf(stderr, "bench-pam: bench, callroled and echo server pinned to CPU %d\n", cpu);
 }
@@ -187,7 +189,7 @@ static pid_t echo_start(const char *path, size_t frame) {
 static double echo_once(const char *path, const uint8_t *frame, size_t size) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         uint8_t buf[4096];
-        double t0, t;
+        double t0;
         int fd;
 
         strcpy(sa.sun_path, path);
@@ -198,8 +200,7 @@ static double echo_once(const char *path, const uint8_t *frame, size_t size) {
         if (write(fd, frame, size) != (ssize_t) size || read_exactly(fd, buf, size) < 0)
                 die("echo round trip failed");
         close(fd);
-        t = now_us() - t0;
-        return t;
+        return now_us() - t0;
 }
 
 /* The bytes libcallrole sends for callrole_check(user, "login"): the same
