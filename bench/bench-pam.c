@@ -21,8 +21,12 @@
  * a reused handle and make pam_succeed_if slower call after call), and one
  * transaction yields both figures: pam_start_confdir + pam_acct_mgmt +
  * pam_end timed as a whole, and pam_acct_mgmt timed alone inside it.  The
- * three stacks and the baseline take turns within each iteration (the
- * starting one rotating), so machine noise hits them alike.
+ * three stacks and the baseline take turns within each iteration, in a new
+ * random order each time, so machine noise hits them alike; before each
+ * turn the bench yields its CPU, so that work a server left over from the
+ * turn before (the daemon's end of a closed connection, when it did not
+ * preempt us at close()) is counted in no turn rather than in whichever
+ * comes next.
  *
  * The baseline's server is a forked child, a separate process like the
  * daemon: accept, read the request, write it back, wait for the client's
@@ -316,6 +320,7 @@ int main(int argc, char **argv) {
         struct passwd *pw;
         struct group *gr;
         TestDaemon d;
+        uint64_t rng = 1;
         pid_t echo;
         int r;
 
@@ -365,12 +370,30 @@ int main(int argc, char **argv) {
                 frame_len, iters, quick ? " (quick)" : "");
         for (size_t i = 0; i < warmup + iters; i++) {
                 size_t k = i < warmup ? 0 : i - warmup;
-                const int turns = _STACK_MAX + 2;
+                enum { TURNS = _STACK_MAX + 2 };
+                int order[TURNS];
 
-                /* Rotate who goes first: nothing always follows the same one. */
-                for (int j = 0; j < turns; j++) {
-                        int s = (int) ((i + (size_t) j) % (size_t) turns);
+                /* A fresh random order each iteration: nothing always
+                 * follows the same one. */
+                for (int j = 0; j < TURNS; j++)
+                        order[j] = j;
+                for (int j = TURNS - 1; j > 0; j--) {
+                        int o, q;
+                        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                        q = (int) ((rng >> 33) % (uint64_t) (j + 1));
+                        o = order[j];
+                        order[j] = order[q];
+                        order[q] = o;
+                }
+                for (int j = 0; j < TURNS; j++) {
+                        int s = order[j];
                         double x, y = 0;
+
+                        /* What a server still has to do for the previous
+                         * turn (the daemon's end of a closed connection)
+                         * runs now, on our CPU, not inside the next
+                         * turn's timing. */
+                        sched_yield();
 
                         if (s == _STACK_MAX)
                                 x = echo_once(echo_path, frame, frame_len);
