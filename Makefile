@@ -131,7 +131,7 @@ $(BUILD)/obj/bench/%.o: override CFLAGS += -Itests -Ibench
 $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -Ibench $(LDFLAGS) -o $@ $< $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libclient.a \
-		$(PKG_LIBS) -lpthread
+		$(PKG_LIBS) -lpthread -lpam
 
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out bench/bench-util.c,$(wildcard bench/bench-*.c)))
 # The suite (bench/README.md): every bench program, then bench/casbin if

@@ -74,6 +74,7 @@ struct Connection {
         uid_t uid;
         gid_t gid;
         pid_t pid;
+        bool identified;        /* peer_identity() ran: unix_name and query_member are known */
         char *unix_name;
         bool query_member;
 
@@ -254,9 +255,15 @@ void server_release_reply(Connection *c, int error, const char *message) {
                 (void) sd_event_source_set_io_events(c->io_source, EPOLLIN | EPOLLOUT);
 }
 
+static void peer_identify(Connection *c, uint8_t type);
+
 static int connection_handle_frame(Connection *c, const struct cr_header *h, const uint8_t *payload) {
         Manager *m = c->manager;
         struct cr_buf reply;
+        size_t reply_len;
+        int r;
+
+        peer_identify(c, h->type);
         Request req = {
                 .type = h->type,
                 .id = h->id,
@@ -265,8 +272,6 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
                 .unix_name = c->unix_name,
                 .query_member = c->query_member,
         };
-        size_t reply_len;
-        int r;
 
         cr_buf_init(&reply, CR_HEADER_SIZE + CR_REPLY_MAX);
         cr_cursor_init(&req.payload, payload, h->length);
@@ -455,6 +460,7 @@ static void peer_identity(Connection *c) {
         socklen_t len = sizeof(groups);
         gid_t qg = c->manager->config.query_gid;
 
+        c->identified = true;
         if (getpwuid_r(c->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
                 c->unix_name = strdup(res->pw_name);
         if (qg == (gid_t) -1)
@@ -469,6 +475,23 @@ static void peer_identity(Connection *c) {
                 for (size_t i = 0; i < len / sizeof(gid_t); i++)
                         if (groups[i] == qg)
                                 c->query_member = true;
+}
+
+/* peer_identity() once per connection, at the first frame that needs it
+ * rather than at accept.  An administrator's checks are answered in full
+ * whoever it is (policy.h), so they need neither its name nor its groups;
+ * and those are what PAM sends, as root, one per connection.  The lookup
+ * was the largest part of the daemon's work per connection (NSS "files"
+ * opens, reads and parses /etc/passwd: six system calls), and a login no
+ * longer pays for it.  Whether the uid is an administrator is asked per
+ * frame, as dispatch_request() does, so a reload that changes the
+ * administrators is followed. */
+static void peer_identify(Connection *c, uint8_t type) {
+        if (c->identified)
+                return;
+        if ((type == CR_MSG_CHECK || type == CR_MSG_CHECK_BATCH) && manager_uid_is_admin(c->manager, c->uid))
+                return;
+        peer_identity(c);
 }
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -542,7 +565,6 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 m->connections->prev = c;
         m->connections = c;
         m->n_connections++;
-        peer_identity(c);
 
         r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
         if (r >= 0)

@@ -67,8 +67,6 @@ struct callrole {
         int fd;
         uint32_t next_id;
         char *last_error;
-        uint8_t *rbuf;          /* where replies are read into: one recv() brings most whole */
-        size_t rcap;
 };
 
 struct callrole_decision {
@@ -295,36 +293,34 @@ static int send_all(int fd, const uint8_t *p, size_t n, usec_t deadline) {
         return 0;
 }
 
-/* Reads until c->rbuf holds at least want bytes, taking whatever the
- * socket has (up to the buffer's size), so a reply usually comes in one
- * recv() rather than one for the header and one for the payload.  *got
- * counts the bytes of the reply received, so the caller knows whether
- * anything of it had arrived.  EOF is -ECONNRESET. */
-static int read_at_least(callrole *c, size_t want, usec_t deadline, size_t *got) {
-        if (want > c->rcap) {
-                size_t cap = c->rcap ? c->rcap : 4096;
-                uint8_t *p;
-                while (cap < want)
-                        cap *= 2;
-                p = realloc(c->rbuf, cap);
-                if (!p)
-                        return -ENOMEM;
-                c->rbuf = p;
-                c->rcap = cap;
-        }
-        while (*got < want) {
-                ssize_t k = recv(c->fd, c->rbuf + *got, c->rcap - *got, MSG_DONTWAIT);
+/* Read at least min and at most max bytes into p; the number read goes to
+ * *ret_n.  *got counts the bytes of the reply received so far across calls,
+ * so the caller knows whether anything of it had arrived.  EOF is
+ * -ECONNRESET. */
+static int read_at_least(int fd, uint8_t *p, size_t min, size_t max, usec_t deadline, size_t *got, size_t *ret_n) {
+        size_t n = 0;
+
+        while (n < min) {
+                ssize_t k = recv(fd, p + n, max - n, MSG_DONTWAIT);
                 if (k < 0) {
-                        int r = io_retry(c->fd, POLLIN, deadline);
+                        int r = io_retry(fd, POLLIN, deadline);
                         if (r < 0)
                                 return r;
                         continue;
                 }
                 if (k == 0)
                         return -ECONNRESET;
+                n += (size_t) k;
                 *got += (size_t) k;
         }
+        *ret_n = n;
         return 0;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n, usec_t deadline, size_t *got) {
+        size_t done;
+
+        return read_at_least(fd, p, n, n, deadline, got, &done);
 }
 
 static uint32_t take_id(callrole *c) {
@@ -334,25 +330,34 @@ static uint32_t take_id(callrole *c) {
         return id;
 }
 
+/* Replies up to this size (decisions, errors, short lists) arrive with
+ * their header in one recv(). */
+#define REPLY_INLINE_MAX 512u
+
 /* Read one reply frame for request id.  Frames whose header is bad, whose id
  * is not ours, or whose type is neither ERROR nor the one expected, are
- * refused with a message, before any payload is read or allocated. */
+ * refused with a message, before any payload is allocated.
+ *
+ * Right after a request has gone out its reply is not there yet (the daemon
+ * has to run first), so we wait before the first recv() instead of paying
+ * for one that fails with EAGAIN; and the header and a small payload come
+ * in together.  Bytes beyond the frame answer nothing we asked: the reply
+ * stands, and the connection is dropped (invariant 1) just as the next
+ * call's staleness check would have dropped it. */
 static int read_reply(callrole *c, uint32_t id, uint8_t expect, usec_t deadline, size_t *got,
                       struct reply *ret) {
+        uint8_t buf[CR_HEADER_SIZE + REPLY_INLINE_MAX], *hdr = buf;
         _cleanup_free_ uint8_t *payload = NULL;
-        const uint8_t *hdr;
         struct cr_header h;
+        size_t have, inline_len;
         int k;
 
-        /* Nothing is due on an idle connection (invariant 1), so the reply
-         * starts at the buffer's start. */
-        *got = 0;
-        k = read_at_least(c, CR_HEADER_SIZE, deadline, got);
-        if (k == -ENOMEM)
-                set_error(c, "out of memory reading a reply from callroled");
+        k = wait_fd(c->fd, POLLIN, deadline);
         if (k < 0)
                 return k;
-        hdr = c->rbuf;
+        k = read_at_least(c->fd, buf, CR_HEADER_SIZE, sizeof(buf), deadline, got, &have);
+        if (k < 0)
+                return k;
 
         k = cr_header_decode(hdr, CR_HEADER_SIZE, CR_REPLY_MAX, &h);
         if (k == -EMSGSIZE) {
@@ -389,22 +394,16 @@ static int read_reply(callrole *c, uint32_t id, uint8_t expect, usec_t deadline,
                 set_error(c, "out of memory reading a reply of %" PRIu32 " bytes from callroled", h.length);
                 return -ENOMEM;
         }
-        k = read_at_least(c, CR_HEADER_SIZE + (size_t) h.length, deadline, got);
-        if (k == -ENOMEM)
-                set_error(c, "out of memory reading a reply of %" PRIu32 " bytes from callroled", h.length);
-        if (k < 0)
-                return k;
-        memcpy(payload, c->rbuf + CR_HEADER_SIZE, h.length);
-        if (*got > CR_HEADER_SIZE + (size_t) h.length) {
-                /* More than the one reply: the peer broke invariant 1.  The
-                 * reply stands; the connection does not. */
+        inline_len = have - CR_HEADER_SIZE;
+        if (inline_len > h.length) {
+                inline_len = h.length;
                 connection_close(c);
         }
-        if (c->rcap > 64 * 1024) {
-                /* A large reply: do not keep its buffer for good. */
-                free(c->rbuf);
-                c->rbuf = NULL;
-                c->rcap = 0;
+        memcpy(payload, buf + CR_HEADER_SIZE, inline_len);
+        if (inline_len < h.length) {
+                k = read_full(c->fd, payload + inline_len, h.length - inline_len, deadline, got);
+                if (k < 0)
+                        return k;
         }
 
         *ret = (struct reply) { .type = h.type, .payload = TAKE_PTR(payload), .len = h.length };
@@ -631,7 +630,6 @@ callrole *callrole_free(callrole *c) {
         free(c->socket_path);
         free(c->as_user);
         free(c->last_error);
-        free(c->rbuf);
         free(c);
         return NULL;
 }
