@@ -374,6 +374,7 @@ void manager_group_flush(Manager *m) {
         if (!m->group_open)
                 return;
         m->group_open = false;
+        (void) sd_event_source_set_enabled(m->group_source, SD_EVENT_OFF);
         if (n == 0) {
                 /* Every change of the group failed and was rolled back. */
                 (void) store_rollback(m->store);
@@ -449,8 +450,12 @@ static int apply_user_steps(Manager *m, int type, const Peer *peer, Step *steps,
                         return r;
                 if (dry_run)
                         own_tx = true;
-                else
+                else {
                         m->group_open = true;
+                        /* Committed at the end of this round of the loop
+                         * at the latest (manager_run()). */
+                        (void) sd_event_source_set_enabled(m->group_source, SD_EVENT_ONESHOT);
+                }
         }
         if (!dry_run && (r = group_reserve(m)) < 0)
                 goto fail;

@@ -408,11 +408,16 @@ int manager_run(Manager *m) {
         r = manager_start(m);
         if (r < 0)
                 return r;
-        /* Group commit: after every source that had something to do in
-         * this round of the loop, the changes they made are committed. */
-        r = sd_event_add_post(m->event, &m->group_source, on_round_end, m);
+        /* Group commit: once every source with something to do in this
+         * round of the loop had its turn, the changes they made are
+         * committed.  A defer source of the lowest priority, turned on
+         * (once) when a group opens (change.c): a post source would cost
+         * every round an epoll_wait() even with no group open. */
+        r = sd_event_add_defer(m->event, &m->group_source, on_round_end, m);
         if (r >= 0)
                 r = sd_event_source_set_priority(m->group_source, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->group_source, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "cannot add the group commit source: %m");
         log_info("callroled %s serving %s (database %s): %zu users, %zu roles, %zu accounts", CALLROLE_VERSION,

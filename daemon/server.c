@@ -579,11 +579,23 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 (void) sd_event_source_set_priority(c->io_source, SD_EVENT_PRIORITY_IMPORTANT);
                 (void) sd_event_source_set_priority(c->defer_source, SD_EVENT_PRIORITY_IMPORTANT);
         }
-        if (r >= 0)
-                r = connection_update(c);
         if (r < 0) {
                 log_error_errno(r, "cannot watch a new connection: %m");
                 connection_free(c);
+                return 0;
+        }
+        /* An administrator's request is usually there already (PAM
+         * connects, sends and waits): serve it now rather than after one
+         * more trip through epoll.  Others wait their turn, so that new
+         * connections from a flood are not served ahead of everyone. */
+        if (manager_uid_is_admin(m, c->uid))
+                connection_service(c, true);
+        else {
+                r = connection_update(c);
+                if (r < 0) {
+                        log_error_errno(r, "cannot watch a new connection: %m");
+                        connection_free(c);
+                }
         }
         return 0;
 }
