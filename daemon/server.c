@@ -692,9 +692,21 @@ int manager_start(Manager *m) {
 
 /* At shutdown: answer what was already read, then drop everyone. */
 void server_close_all(Manager *m) {
-        for (Connection *c = m->connections; c; c = c->next)
-                if (c->state == CONNECTION_READING)
-                        (void) connection_process_input(c, UINT_MAX);
+        bool progress;
+
+        /* A user change's reply is held until its group commits, and its
+         * connection is served no further until then: commit after each
+         * pass, and pass again while any frame was served. */
+        do {
+                progress = false;
+                for (Connection *c = m->connections; c; c = c->next)
+                        if (c->state == CONNECTION_READING) {
+                                size_t before = c->in_len;
+                                (void) connection_process_input(c, UINT_MAX);
+                                progress = progress || c->in_len != before;
+                        }
+                manager_group_flush(m);
+        } while (progress);
         for (Connection *c = m->connections; c; c = c->next) {
                 /* Best effort, bounded: a peer that does not read loses its
                  * reply, it cannot hold up the shutdown. */
