@@ -5,7 +5,11 @@
  *
  *   - SIGTERM while pipelined user changes are still waiting to be served:
  *     every change the daemon committed was answered as done, and none it
- *     answered as done is missing after a restart.
+ *     answered as done is missing after a restart;
+ *   - a user change refused because of another change of the same group
+ *     (not yet committed) is not answered before that group commits: when
+ *     the COMMIT fails (a full disk), the refusal would have described a
+ *     state that never existed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +17,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -27,11 +33,17 @@
 #include "helper-daemon.h"
 
 static TestDaemon d;
+static char mnt[300];           /* a tmpfs mounted by the test, or "" */
 
 static int teardown(void **state) {
         if (d.dir[0])
                 test_daemon_cleanup(&d);
         memset(&d, 0, sizeof(d));
+        if (mnt[0]) {
+                (void) umount2(mnt, MNT_DETACH);
+                rmdir(mnt);
+                mnt[0] = 0;
+        }
         return 0;
 }
 
@@ -105,6 +117,34 @@ static int read_reply_header(int fd, struct cr_header *h) {
         return r;
 }
 
+static void status_round_trip(int fd) {
+        struct cr_header h;
+        struct cr_buf b;
+
+        cr_buf_init(&b, 4096);
+        cr_frame_begin(&b, CR_MSG_STATUS, 1000);
+        cr_put_prefix(&b, 0, "");
+        cr_put_record(&b, &(struct cr_record) {});
+        assert_int_equal(cr_frame_end(&b), 0);
+        raw_write(fd, b.data, b.len);
+        cr_buf_done(&b);
+        assert_int_equal(read_reply_header(fd, &h), 0);
+        assert_int_equal(h.id, 1000);
+}
+
+static void add_role(const char *role) {
+        callrole *c = client();
+        callrole_record *p = NULL;
+
+        assert_int_equal(callrole_record_new(&p), 0);
+        callrole_record_add(p, "role", role);
+        callrole_record_add(p, "rank", "10");
+        callrole_record_add(p, "grants", "login");
+        assert_int_equal(callrole_call(c, "role.add", p, NULL), 0);
+        callrole_record_free(p);
+        callrole_free(c);
+}
+
 static void put_user_add(struct cr_buf *all, uint32_t id, const char *name, const char *role) {
         struct cr_record rec = {};
         struct cr_buf b;
@@ -139,17 +179,7 @@ static void test_sigterm_pipelined_user_changes(void **state) {
         int fd, status;
 
         assert_int_equal(test_daemon_start(&d, NULL), 0);
-        c = client();
-        {
-                callrole_record *p = NULL;
-                assert_int_equal(callrole_record_new(&p), 0);
-                callrole_record_add(p, "role", "st-role");
-                callrole_record_add(p, "rank", "10");
-                callrole_record_add(p, "grants", "login");
-                assert_int_equal(callrole_call(c, "role.add", p, NULL), 0);
-                callrole_record_free(p);
-        }
-        callrole_free(c);
+        add_role("st-role");
 
         fd = raw_connect();
         cr_buf_init(&all, 1u << 20);
@@ -157,19 +187,8 @@ static void test_sigterm_pipelined_user_changes(void **state) {
                 snprintf(name, sizeof(name), "st-%u", i);
                 put_user_add(&all, i + 1, name, "st-role");
         }
-        /* Accepted before the daemon stops: a status round trip. */
-        {
-                struct cr_buf b;
-                cr_buf_init(&b, 4096);
-                cr_frame_begin(&b, CR_MSG_STATUS, 1000);
-                cr_put_prefix(&b, 0, "");
-                cr_put_record(&b, &(struct cr_record) {});
-                assert_int_equal(cr_frame_end(&b), 0);
-                raw_write(fd, b.data, b.len);
-                cr_buf_done(&b);
-                assert_int_equal(read_reply_header(fd, &h), 0);
-                assert_int_equal(h.id, 1000);
-        }
+        /* Accepted before the daemon stops. */
+        status_round_trip(fd);
         assert_int_equal(kill(d.pid, SIGSTOP), 0);
         raw_write(fd, all.data, all.len);
         cr_buf_done(&all);
@@ -208,9 +227,141 @@ static void test_sigterm_pipelined_user_changes(void **state) {
         assert_int_equal(n_replied, PIPELINED);
 }
 
+/* The error a reply frame carries, 0 for a RECORDS reply. */
+static int read_reply_error(int fd, char *msg, size_t msg_size) {
+        uint8_t hdr[CR_HEADER_SIZE], *payload;
+        struct cr_cursor cur;
+        struct cr_header h;
+        char *m = NULL;
+        int32_t e = 0;
+
+        assert_int_equal(read_exact(fd, hdr, sizeof(hdr)), 0);
+        assert_int_equal(cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, &h), 0);
+        payload = malloc(h.length ? h.length : 1);
+        assert_non_null(payload);
+        assert_int_equal(read_exact(fd, payload, h.length), 0);
+        snprintf(msg, msg_size, "%s", "");
+        if (h.type == CR_MSG_ERROR) {
+                cr_cursor_init(&cur, payload, h.length);
+                assert_int_equal(cr_get_i32(&cur, &e), 0);
+                assert_int_equal(cr_get_str(&cur, CR_STR_MAX, &m), 0);
+                snprintf(msg, msg_size, "%s", m);
+                free(m);
+        } else
+                assert_true(h.type == CR_MSG_RECORDS || h.type == CR_MSG_DECISION);
+        free(payload);
+        return e;
+}
+
+/* Starts a daemon whose database is on a small tmpfs of its own, with
+ * role rf-role and users; false where that cannot be (not root). */
+static bool full_disk_start(const char *const *users) {
+        char tmpl[] = "/tmp/callrole-tmpfs.XXXXXX";
+        static char db[400];
+        const char *extra[] = { "--db", db, NULL };
+
+        if (geteuid() != 0 || !mkdtemp(tmpl))
+                return false;
+        if (mount("tmpfs", tmpl, "tmpfs", 0, "size=1m,mode=0755") < 0) {
+                rmdir(tmpl);
+                return false;
+        }
+        snprintf(mnt, sizeof(mnt), "%s", tmpl);
+        snprintf(db, sizeof(db), "%s/roles.db", mnt);
+        assert_int_equal(test_daemon_start(&d, extra), 0);
+        add_role("rf-role");
+        for (; users && *users; users++) {
+                callrole *c = client();
+                callrole_record *p = NULL;
+                assert_int_equal(callrole_record_new(&p), 0);
+                callrole_record_add(p, "name", *users);
+                callrole_record_add(p, "role", "rf-role");
+                assert_int_equal(callrole_call(c, "user.add", p, NULL), 0);
+                callrole_record_free(p);
+                callrole_free(c);
+        }
+        return true;
+}
+
+/* frames[i] goes to connection i, both arriving while the daemon is
+ * stopped and the disk full, so they are served in one round of its loop
+ * (in that order) and the group's COMMIT, the first write to the log
+ * since, cannot be written.  The connections are returned in fd[]; the
+ * disk is freed again once the daemon runs. */
+static void full_disk_round(struct cr_buf frames[2], int fd[2]) {
+        char filler[400];
+        FILE *f;
+
+        for (int i = 0; i < 2; i++) {
+                fd[i] = raw_connect();
+                status_round_trip(fd[i]);
+        }
+        assert_int_equal(kill(d.pid, SIGSTOP), 0);
+        snprintf(filler, sizeof(filler), "%s/filler", mnt);
+        f = fopen(filler, "we");
+        assert_non_null(f);
+        {
+                static char block[4096];
+                while (fwrite(block, 1, sizeof(block), f) == sizeof(block) && fflush(f) == 0)
+                        ;
+        }
+        (void) fclose(f);
+        for (int i = 0; i < 2; i++) {
+                raw_write(fd[i], frames[i].data, frames[i].len);
+                cr_buf_done(&frames[i]);
+                usleep(20 * 1000);
+        }
+        usleep(100 * 1000);
+        assert_int_equal(kill(d.pid, SIGCONT), 0);
+        /* Both are dispatched and the group flushed by the time the first
+         * reply is there; the space is needed only afterwards. */
+        {
+                struct pollfd p[2] = { { .fd = fd[0], .events = POLLIN }, { .fd = fd[1], .events = POLLIN } };
+                assert_true(poll(p, 2, 10000) >= 1);
+        }
+        assert_int_equal(unlink(filler), 0);
+}
+
+static bool is_commit_error(int e) {
+        return e == -ENOSPC || e == -EIO;
+}
+
+/* Two connections add the same user in one round, so both changes meet in
+ * one group whose COMMIT fails.  The second is refused because of the
+ * first, which was never committed: that refusal must not be sent as it
+ * stands. */
+static void test_refusal_waits_for_commit(void **state) {
+        struct cr_buf frames[2];
+        char msg[2][1024];
+        int fd[2], e[2];
+        callrole *c;
+
+        if (!full_disk_start(NULL))
+                skip();
+        for (int i = 0; i < 2; i++) {
+                cr_buf_init(&frames[i], 1u << 16);
+                put_user_add(&frames[i], 7, "rf-x", "rf-role");
+        }
+        full_disk_round(frames, fd);
+        for (int i = 0; i < 2; i++) {
+                e[i] = read_reply_error(fd[i], msg[i], sizeof(msg[i]));
+                close(fd[i]);
+        }
+        c = client();
+        /* Neither change was made... */
+        assert_false(user_exists(c, "rf-x"));
+        callrole_free(c);
+        /* ...so neither reply may say otherwise, nor that rf-x was there. */
+        for (int i = 0; i < 2; i++)
+                if (!is_commit_error(e[i]))
+                        fail_msg("connection %d: expected the failed COMMIT (ENOSPC or EIO), got %d (%s): %s", i, e[i],
+                                 strerror(-e[i]), msg[i]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_sigterm_pipelined_user_changes, teardown),
+                cmocka_unit_test_teardown(test_refusal_waits_for_commit, teardown),
         };
         return cmocka_run_group_tests_name("group", tests, NULL, NULL);
 }
