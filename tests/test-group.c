@@ -9,7 +9,9 @@
  *   - a user change refused because of another change of the same group
  *     (not yet committed) is not answered before that group commits: when
  *     the COMMIT fails (a full disk), the refusal would have described a
- *     state that never existed.
+ *     state that never existed;
+ *   - likewise the check that acts --as a user whose deletion is in the
+ *     group.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -358,10 +360,56 @@ static void test_refusal_waits_for_commit(void **state) {
                                  strerror(-e[i]), msg[i]);
 }
 
+/* One connection deletes a user, another asks a check --as that user in
+ * the same round; the deletion's COMMIT fails.  Whether the user to act as
+ * exists is a question about committed state too.  Which of two
+ * connections ready at once the loop serves first is its business: both
+ * orders are tried (the user is still there after the first). */
+static void test_as_user_waits_for_commit(void **state) {
+        if (!full_disk_start((const char *[]) { "rf-y", NULL }))
+                skip();
+        for (int del = 0; del < 2; del++) {
+                struct cr_buf frames[2];
+                struct cr_record rec = {};
+                int chk = !del, fd[2], e;
+                char msg[1024];
+                callrole *c;
+
+                cr_buf_init(&frames[del], 1u << 16);
+                assert_int_equal(cr_record_add(&rec, "name", "rf-y"), 0);
+                cr_frame_begin(&frames[del], CR_MSG_USER_DELETE, 8);
+                cr_put_prefix(&frames[del], 0, "");
+                cr_put_record(&frames[del], &rec);
+                assert_int_equal(cr_frame_end(&frames[del]), 0);
+                cr_record_clear(&rec);
+                cr_buf_init(&frames[chk], 1u << 16);
+                cr_frame_begin(&frames[chk], CR_MSG_CHECK, 9);
+                cr_put_prefix(&frames[chk], 0, "rf-y");
+                cr_put_check(&frames[chk], "rf-y", "login", "", NULL, NULL, 0);
+                assert_int_equal(cr_frame_end(&frames[chk]), 0);
+                full_disk_round(frames, fd);
+
+                e = read_reply_error(fd[del], msg, sizeof(msg));
+                if (!is_commit_error(e))
+                        fail_msg("the deletion: expected the failed COMMIT (ENOSPC or EIO), got %d (%s): %s", e,
+                                 strerror(-e), msg);
+                c = client();
+                assert_true(user_exists(c, "rf-y"));
+                callrole_free(c);
+                /* rf-y is still there: the check is answered as rf-y. */
+                e = read_reply_error(fd[chk], msg, sizeof(msg));
+                if (e != 0)
+                        fail_msg("the check --as rf-y: expected a decision, got %d (%s): %s", e, strerror(-e), msg);
+                close(fd[0]);
+                close(fd[1]);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_sigterm_pipelined_user_changes, teardown),
                 cmocka_unit_test_teardown(test_refusal_waits_for_commit, teardown),
+                cmocka_unit_test_teardown(test_as_user_waits_for_commit, teardown),
         };
         return cmocka_run_group_tests_name("group", tests, NULL, NULL);
 }
