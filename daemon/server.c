@@ -178,6 +178,14 @@ static int connection_update(Connection *c) {
         r = sd_event_source_set_io_events(c->io_source, events);
         if (r < 0)
                 return r;
+        /* While a reply is held the socket is not watched at all: epoll
+         * reports a peer's hang-up whatever events were asked for, and a
+         * source ready on every turn would keep the loop from ever reaching
+         * the group's commit (and SIGTERM).  Earlier replies not yet sent
+         * wait for the release too. */
+        r = sd_event_source_set_enabled(c->io_source, c->held ? SD_EVENT_OFF : SD_EVENT_ON);
+        if (r < 0)
+                return r;
 
         if (c->in_since || c->out_since || c->state == CONNECTION_CLOSING) {
                 uint64_t since = c->in_since && c->out_since ? (c->in_since < c->out_since ? c->in_since : c->out_since)
@@ -249,9 +257,11 @@ void server_release_reply(Connection *c, int error, const char *message) {
                 cr_buf_done(&reply);
         }
         c->held = false;
-        if (connection_flush(c) < 0 || connection_update(c) < 0)
+        if (connection_flush(c) < 0 || connection_update(c) < 0) {
                 /* The peer is gone: the next turn of the loop frees it. */
+                (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
                 (void) sd_event_source_set_io_events(c->io_source, EPOLLIN | EPOLLOUT);
+        }
 }
 
 static int connection_handle_frame(Connection *c, const struct cr_header *h, const uint8_t *payload) {

@@ -405,9 +405,64 @@ static void test_as_user_waits_for_commit(void **state) {
         }
 }
 
+/* CPU time the daemon used, in clock ticks. */
+static unsigned long long daemon_cpu(void) {
+        char path[64], buf[1024], *p;
+        unsigned long long utime = 0, stime = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) d.pid);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        /* After the command name in parentheses: state is field 3, utime
+         * and stime fields 14 and 15. */
+        p = strrchr(buf, ')');
+        assert_non_null(p);
+        assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime), 2);
+        return utime + stime;
+}
+
+/* A client sends a user change and closes its end at once (a script
+ * killed, a caller that does not wait).  The peer's close is a hang-up
+ * that epoll reports whatever the events asked for, so while the reply is
+ * held the connection is ready on every turn of the loop: the group must
+ * still be committed, the daemon must not spin, and SIGTERM must stop it. */
+static void test_peer_gone_while_held(void **state) {
+        unsigned long long before, after;
+        struct cr_buf b;
+        callrole *c;
+        int fd;
+
+        assert_int_equal(test_daemon_start(&d, NULL), 0);
+        add_role("hg-role");
+        fd = raw_connect();
+        status_round_trip(fd);
+        cr_buf_init(&b, 1u << 16);
+        put_user_add(&b, 5, "hg-x", "hg-role");
+        raw_write(fd, b.data, b.len);
+        cr_buf_done(&b);
+        close(fd);
+
+        usleep(200 * 1000);
+        before = daemon_cpu();
+        usleep(500 * 1000);
+        after = daemon_cpu();
+        /* Idle, it uses next to nothing; spinning, about 50 ticks. */
+        if (after - before > 10)
+                fail_msg("callroled used %llu clock ticks in 0.5 s with nothing to do", after - before);
+        assert_int_equal(test_daemon_stop(&d), 0);
+        assert_int_equal(test_daemon_restart(&d, NULL), 0);
+        c = client();
+        assert_true(user_exists(c, "hg-x"));
+        callrole_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_sigterm_pipelined_user_changes, teardown),
+                cmocka_unit_test_teardown(test_peer_gone_while_held, teardown),
                 cmocka_unit_test_teardown(test_refusal_waits_for_commit, teardown),
                 cmocka_unit_test_teardown(test_as_user_waits_for_commit, teardown),
         };
