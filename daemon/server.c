@@ -297,8 +297,13 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
         reply_len = reply.len;
         connection_queue(c, &reply);
         cr_buf_done(&reply);
-        if (cr_buf_error(&c->out) < 0)
+        if (cr_buf_error(&c->out) < 0) {
+                /* Closing without the reply: the group must not keep a
+                 * pointer to this connection, which is not marked held. */
+                if (req.reply_held)
+                        manager_group_forget(m, c);
                 return -ENOBUFS;
+        }
         if (req.reply_held) {
                 c->held = true;
                 c->held_at = c->out.len - reply_len;
