@@ -45,6 +45,8 @@
  *      flush (server.c), so its next request sees its change committed.
  *   3. A change that fails is rolled back to its savepoint and its patches
  *      undone to its mark, leaving the group's other changes as they were.
+ *   4. Its refusal, made while the group is open, is held like the
+ *      group's replies: it may stem from their uncommitted changes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -332,6 +334,7 @@ static bool is_user_change(int type) {
 struct GroupMember {
         Connection *conn;
         char *what;             /* the log line, written once committed */
+        bool refused;           /* its reply is a refusal, held all the same */
 };
 
 void manager_group_forget(Manager *m, Connection *c) {
@@ -390,14 +393,14 @@ void manager_group_flush(Manager *m) {
                                        "and make it again",
                              err ? err : strerror(-r)) < 0)
                         message = NULL;
-        } else {
+        } else
                 snapshot_undo_forget(&m->undo);
-                m->changes += n;
-        }
         m->n_group = 0;
         for (size_t i = 0; i < n; i++) {
-                if (r >= 0)
+                if (r >= 0 && !m->group[i].refused) {
+                        m->changes++;
                         log_info("%s", m->group[i].what);
+                }
                 if (m->group[i].conn)
                         server_release_reply(m->group[i].conn, r, message);
                 free(m->group[i].what);
@@ -646,6 +649,14 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
         r = 0;
 
 finish:
+        /* A refusal made while the group is open may stem from its other,
+         * uncommitted changes (the user added by another connection, the
+         * seat it took): held like their replies, it is sent only once they
+         * are committed, and replaced by the error if they are not. */
+        if (r < 0 && r != -EBADMSG && grouped && m->group_open && group_reserve(m) >= 0) {
+                m->group[m->n_group++] = (struct GroupMember) { .conn = connection, .refused = true };
+                *ret_held = true;
+        }
         cr_records_clear(&effect);
         for (size_t i = 0; i < n_steps; i++)
                 step_done(&steps[i]);

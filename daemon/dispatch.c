@@ -425,6 +425,12 @@ int dispatch_request(Manager *m, Request *req, struct cr_buf *out) {
                 dispatch_error_reply(out, req->id, -EBADMSG, "malformed request prefix (flags, as-user)");
                 return -EBADMSG;
         }
+        /* Group commit (change.c, invariant 1): anything but a user change
+         * is answered from committed state, so the open group goes first;
+         * so is whether the user to act as exists. */
+        if (!joins_group(req) || !isempty(req->as_user))
+                manager_group_flush(m);
+
         if (!isempty(req->as_user)) {
                 if (!peer.admin)
                         return reply_failure(m, req, &peer, out, -EPERM,
@@ -440,11 +446,6 @@ int dispatch_request(Manager *m, Request *req, struct cr_buf *out) {
                 peer.admin = false;
                 peer.query = false;
         }
-
-        /* Group commit (change.c, invariant 1): anything but a user change
-         * is answered from committed state, so the open group goes first. */
-        if (!joins_group(req))
-                manager_group_flush(m);
 
         if (handlers[idx].privilege == PRIV_ADMIN && !peer.admin)
                 return reply_failure(m, req, &peer, out, -EPERM,

@@ -179,6 +179,14 @@ static int connection_update(Connection *c) {
         r = sd_event_source_set_io_events(c->io_source, events);
         if (r < 0)
                 return r;
+        /* While a reply is held the socket is not watched at all: epoll
+         * reports a peer's hang-up whatever events were asked for, and a
+         * source ready on every turn would keep the loop from ever reaching
+         * the group's commit (and SIGTERM).  Earlier replies not yet sent
+         * wait for the release too. */
+        r = sd_event_source_set_enabled(c->io_source, c->held ? SD_EVENT_OFF : SD_EVENT_ON);
+        if (r < 0)
+                return r;
 
         if (c->in_since || c->out_since || c->state == CONNECTION_CLOSING) {
                 uint64_t since = c->in_since && c->out_since ? (c->in_since < c->out_since ? c->in_since : c->out_since)
@@ -250,9 +258,11 @@ void server_release_reply(Connection *c, int error, const char *message) {
                 cr_buf_done(&reply);
         }
         c->held = false;
-        if (connection_flush(c) < 0 || connection_update(c) < 0)
+        if (connection_flush(c) < 0 || connection_update(c) < 0) {
                 /* The peer is gone: the next turn of the loop frees it. */
+                (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
                 (void) sd_event_source_set_io_events(c->io_source, EPOLLIN | EPOLLOUT);
+        }
 }
 
 static void peer_identify(Connection *c, uint8_t type);
@@ -292,8 +302,13 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
         reply_len = reply.len;
         connection_queue(c, &reply);
         cr_buf_done(&reply);
-        if (cr_buf_error(&c->out) < 0)
+        if (cr_buf_error(&c->out) < 0) {
+                /* Closing without the reply: the group must not keep a
+                 * pointer to this connection, which is not marked held. */
+                if (req.reply_held)
+                        manager_group_forget(m, c);
                 return -ENOBUFS;
+        }
         if (req.reply_held) {
                 c->held = true;
                 c->held_at = c->out.len - reply_len;
@@ -726,9 +741,21 @@ int manager_start(Manager *m) {
 
 /* At shutdown: answer what was already read, then drop everyone. */
 void server_close_all(Manager *m) {
-        for (Connection *c = m->connections; c; c = c->next)
-                if (c->state == CONNECTION_READING)
-                        (void) connection_process_input(c, UINT_MAX);
+        bool progress;
+
+        /* A user change's reply is held until its group commits, and its
+         * connection is served no further until then: commit after each
+         * pass, and pass again while any frame was served. */
+        do {
+                progress = false;
+                for (Connection *c = m->connections; c; c = c->next)
+                        if (c->state == CONNECTION_READING) {
+                                size_t before = c->in_len;
+                                (void) connection_process_input(c, UINT_MAX);
+                                progress = progress || c->in_len != before;
+                        }
+                manager_group_flush(m);
+        } while (progress);
         for (Connection *c = m->connections; c; c = c->next) {
                 /* Best effort, bounded: a peer that does not read loses its
                  * reply, it cannot hold up the shutdown. */

@@ -803,8 +803,14 @@ static void assert_same_answers(const Snapshot *patched, const Snapshot *compile
         assert_int_equal(snapshot_n_users(patched), snapshot_n_users(compiled));
 }
 
-static void test_patch_walk(void **state) {
+/* readd: new users mostly take the name of one deleted before, so the
+ * walk goes through tombstones, a deleted compiled user added again as an
+ * extra one, and an extra one deleted and added again. */
+static void patch_walk(bool readd) {
         Spec specs[40] = {}, saved[40];
+        char gone[64][16], saved_gone[64][16];
+        size_t n_gone = 0, n_saved_gone;
+        int readds = 0;
         size_t n = 0, n_saved;
         uint64_t rng = 0x5eed;
         SnapshotUndo undo = {};
@@ -838,13 +844,23 @@ static void test_patch_walk(void **state) {
 
                 memcpy(saved, specs, sizeof(specs));
                 n_saved = n;
+                memcpy(saved_gone, gone, sizeof(gone));
+                n_saved_gone = n_gone;
                 if (op == 0 && n < ELEMENTSOF(specs)) {                 /* a new user */
                         i = (int) n++;
-                        snprintf(specs[i].name, sizeof(specs[i].name), "u%03d", next_name++);
+                        if (readd && n_gone > 0 && (rng >> 37) % 4 != 0) {
+                                size_t g = (size_t) ((rng >> 41) % n_gone);
+                                memcpy(specs[i].name, gone[g], sizeof(specs[i].name));
+                                memcpy(gone[g], gone[--n_gone], sizeof(gone[g]));
+                                readds++;
+                        } else
+                                snprintf(specs[i].name, sizeof(specs[i].name), "u%03d", next_name++);
                         spec_random(&specs[i], &rng);
                 } else if (op == 1 && n > 0) {                          /* deleted */
                         i = (int) ((rng >> 40) % n);
                         snprintf(name, sizeof(name), "%s", specs[i].name);
+                        if (n_gone < ELEMENTSOF(gone))
+                                memcpy(gone[n_gone++], name, sizeof(gone[0]));
                         specs[i] = specs[--n];
                         i = -1;
                 } else {                                                /* changed */
@@ -879,6 +895,8 @@ static void test_patch_walk(void **state) {
                                 snapshot_undo(s, &undo, mark);
                                 memcpy(specs, saved, sizeof(specs));
                                 n = n_saved;
+                                memcpy(gone, saved_gone, sizeof(gone));
+                                n_gone = n_saved_gone;
                                 refused++;
                                 walk_snapshot(s);
                                 snapshot_free(fresh);
@@ -896,7 +914,16 @@ static void test_patch_walk(void **state) {
         assert_true(held_flips > 0);
         assert_true(s->garbage > 0);
         assert_true(s->n_extra_users > 0);
+        assert_true(!readd || readds > 20);
         snapshot_undo_done(&undo);
+}
+
+static void test_patch_walk(void **state) {
+        patch_walk(false);
+}
+
+static void test_patch_walk_readd(void **state) {
+        patch_walk(true);
 }
 
 /* Undo gives back the very bytes, however much the patches grew the buffer
@@ -954,6 +981,7 @@ int main(void) {
                 cmocka_unit_test(test_undefined_plan),
                 cmocka_unit_test(test_many_users),
                 cmocka_unit_test(test_patch_walk),
+                cmocka_unit_test(test_patch_walk_readd),
                 cmocka_unit_test(test_patch_undo),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
