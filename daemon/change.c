@@ -369,20 +369,20 @@ static int group_reserve(Manager *m) {
 
 /* Owns its messages by hand: GCC 12's analyzer takes cleanup-attributed
  * locals for uninitialised on the early returns of this function. */
-void manager_group_flush(Manager *m) {
+int manager_group_flush(Manager *m) {
         char *err = NULL, *message = NULL;
         size_t n = m->n_group;
         int r = 0;
 
         if (!m->group_open)
-                return;
+                return 0;
         m->group_open = false;
         (void) sd_event_source_set_enabled(m->group_source, SD_EVENT_OFF);
         if (n == 0) {
                 /* Every change of the group failed and was rolled back. */
                 (void) store_rollback(m->store);
                 snapshot_undo(m->snapshot, &m->undo, 0);
-                return;
+                return 0;
         }
         r = store_commit(m->store, &err);
         if (r < 0) {
@@ -399,7 +399,8 @@ void manager_group_flush(Manager *m) {
         for (size_t i = 0; i < n; i++) {
                 if (r >= 0 && !m->group[i].refused) {
                         m->changes++;
-                        log_info("%s", m->group[i].what);
+                        if (m->group[i].what)   /* a group of one logs for itself */
+                                log_info("%s", m->group[i].what);
                 }
                 if (m->group[i].conn)
                         server_release_reply(m->group[i].conn, r, message);
@@ -417,6 +418,7 @@ void manager_group_flush(Manager *m) {
                                           cerr ? cerr : strerror(-k));
         }
         manager_notify_status(m);
+        return r;
 }
 
 /* BEGIN, once the file is known to be the one opened and writable, so a
@@ -439,14 +441,19 @@ static int begin_writing(Manager *m, char **ret_error) {
  * group, or for a dry run rolled back at once. */
 static int apply_user_steps(Manager *m, int type, const Peer *peer, Step *steps, size_t n_steps, bool dry_run,
                             struct cr_records *effect, char **ret_error) {
-        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char **names = NULL;   /* the steps' names, not owned */
         bool held_changed = false, own_tx = false, in_change = false;
-        size_t mark = snapshot_undo_mark(&m->undo);
+        size_t mark;
         int r;
 
         if (dry_run)
                 /* A dry run answers from what is committed. */
-                manager_group_flush(m);
+                (void) manager_group_flush(m);
+        /* After the flush, which may have forgotten the log. */
+        mark = snapshot_undo_mark(&m->undo);
+        names = calloc(n_steps + 1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
         if (dry_run || !m->group_open) {
                 r = begin_writing(m, ret_error);
                 if (r < 0)
@@ -486,10 +493,7 @@ static int apply_user_steps(Manager *m, int type, const Peer *peer, Step *steps,
                         goto undo;
                 }
                 held_changed = held_changed || hc;
-                if (strv_extend(&names, steps[i].target_name) < 0) {
-                        r = -ENOMEM;
-                        goto undo;
-                }
+                names[i] = steps[i].target_name;
         }
         r = snapshot_set_generation(m->snapshot, snapshot_generation(m->snapshot) + 1, &m->undo);
         if (r >= 0)
@@ -623,10 +627,17 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
         if (is_user_change(type)) {
                 if (!grouped)
                         /* Not through a connection (no reply to hold): alone. */
-                        manager_group_flush(m);
+                        (void) manager_group_flush(m);
                 r = apply_user_steps(m, type, peer, steps, n_steps, dry_run, &effect, ret_error);
-                if (r >= 0 && !grouped && !dry_run)
-                        manager_group_flush(m);
+                if (r >= 0 && !grouped && !dry_run) {
+                        /* A group of one, committed before we answer
+                         * (apply_user_steps() reserved its place). */
+                        m->group[m->n_group++] = (struct GroupMember) { .conn = NULL };
+                        r = manager_group_flush(m);
+                        if (r < 0)
+                                error_setf(ret_error, r, "the change was not saved (%s); nothing of it is in effect",
+                                           strerror(-r));
+                }
         } else
                 r = apply_structural_steps(m, type, peer, steps, n_steps, dry_run, &effect, ret_error);
         if (r < 0)

@@ -133,7 +133,7 @@ int manager_apply_change(Manager *m, const Peer *peer, int type, const struct cr
 /* Commits the open group (if any) and releases its held replies, or on
  * failure takes every change of the group back and replaces the replies
  * with the error. */
-void manager_group_flush(Manager *m);
+int manager_group_flush(Manager *m);     /* the COMMIT's result (0: nothing to commit) */
 /* A connection closing while its reply is held. */
 void manager_group_forget(Manager *m, Connection *c);
 void manager_group_done(Manager *m);
