@@ -7,6 +7,7 @@
  * write a grant the daemon would not.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -158,5 +159,15 @@ int gen_policy(const char *path, const GenShape *shape) {
         r = exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
 out:
         sqlite3_close(db);
+        /* Written with synchronous=OFF: flush it now, or the kernel's
+         * writeback of a few hundred MB runs during the measurements that
+         * follow (seen as a 30% slower check at 1M users). */
+        if (r >= 0) {
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || fsync(fd) < 0)
+                        r = -errno;
+                if (fd >= 0)
+                        close(fd);
+        }
         return r;
 }

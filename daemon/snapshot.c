@@ -130,6 +130,17 @@ static uint32_t b_str(Builder *b, const char *s) {
         return off;
 }
 
+/* A string known to be unlike every other (a user's name): appended
+ * without the deduplication table, which a million names would only fill. */
+static uint32_t b_str_unique(Builder *b, const char *s) {
+        size_t len = strlen(s);
+        uint32_t off = b_alloc(b, len + 1, 1);
+
+        if (off != SNAP_NONE)
+                memcpy(b->buf + off, s, len + 1);
+        return off;
+}
+
 /* A list of strings; the shared empty list for NULL or empty. */
 static uint32_t b_strv(Builder *b, char *const *l) {
         size_t n = strv_length(l);
@@ -542,7 +553,7 @@ static int compile_users(Builder *b, const Model *m, Held *held) {
                 if (mu->n_memberships > HDR(b)->n_memberships - next)
                         return -EINVAL;
                 e = (SnapUser) {
-                        .name = b_str(b, mu->name),
+                        .name = b_str_unique(b, mu->name),
                         .display_name = b_str(b, mu->display_name),
                         .enabled = mu->enabled,
                         .first_membership = next,

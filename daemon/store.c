@@ -221,7 +221,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
          * user id order for all of them: no joins and no sorting, so a
          * million users load as fast as SQLite can scan (load_users()). */
         [STMT_LOAD_USERS] = "SELECT id, name, display_name, enabled FROM users ORDER BY id",
-        [STMT_LOAD_MEMBERSHIPS] = "SELECT user, account, role FROM memberships ORDER BY user, account",
+        /* In the table's own order: ordered by its primary key, SQLite
+         * would walk the index and look each row's role up in the table. */
+        [STMT_LOAD_MEMBERSHIPS] = "SELECT user, account, role FROM memberships",
         [STMT_LOAD_SETS] = "SELECT user, account, kind, value FROM membership_sets ORDER BY user, account, kind, value",
         [STMT_LOAD_ACCOUNT_IDS] = "SELECT id, name FROM accounts ORDER BY id",
         [STMT_LOAD_ROLE_IDS] = "SELECT r.id, a.name, r.name FROM roles r JOIN accounts a ON a.id = r.account ORDER BY r.id",
@@ -2372,13 +2374,29 @@ static int load_id_names(Store *s, Model *m, int stmt, bool roles, IdNames *ret,
         return r;
 }
 
-/* The rows of the user tables come in user id order, as do the users:
- * each stream is merged against the users with a cursor that only moves
- * forward.  A row whose user is not there is a corrupt file. */
+/* The rows of the sets and notifications come in user id order, as do the
+ * users: those streams are merged against the users with a cursor that
+ * only moves forward.  Memberships come in table order and are found by
+ * bisection.  A row whose user is not there is a corrupt file. */
 static ModelUser *user_at(Model *m, const int64_t *ids, size_t *cursor, int64_t id) {
         while (*cursor < m->n_users && ids[*cursor] < id)
                 (*cursor)++;
         return *cursor < m->n_users && ids[*cursor] == id ? &m->users[*cursor] : NULL;
+}
+
+static ModelUser *user_by_id(Model *m, const int64_t *ids, int64_t id) {
+        size_t lo = 0, hi = m->n_users;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (ids[mid] == id)
+                        return &m->users[mid];
+                if (ids[mid] < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
 }
 
 static ModelMembership *find_membership(ModelUser *u, const char *account) {
@@ -2426,9 +2444,8 @@ static int load_users(Store *s, Model *m, char **ret_error) {
 
         if ((r = load_query(s, STMT_LOAD_MEMBERSHIPS, &ms, ret_error)) < 0)
                 return r;
-        cursor = 0;
         while ((r = stmt_step(s, ms, load_ctx, ret_error)) > 0) {
-                ModelUser *u = user_at(m, ids, &cursor, sqlite3_column_int64(ms, 0));
+                ModelUser *u = user_by_id(m, ids, sqlite3_column_int64(ms, 0));
                 const IdName *a = id_names_find(&accounts, sqlite3_column_int64(ms, 1)),
                              *role = id_names_find(&roles, sqlite3_column_int64(ms, 2));
                 ModelMembership *mm;
@@ -2452,8 +2469,8 @@ static int load_users(Store *s, Model *m, char **ret_error) {
         }
         if (r < 0)
                 return r;
-        /* Memberships by account name, as every reader expects them (ids
-         * order them by when the account was made). */
+        /* Memberships by account name, as every reader expects them (the
+         * table gives them in the order they were made). */
         for (size_t i = 0; i < m->n_users; i++)
                 if (m->users[i].n_memberships > 1)
                         qsort(m->users[i].memberships, m->users[i].n_memberships, sizeof(ModelMembership),
