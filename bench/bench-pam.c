@@ -121,11 +121,20 @@ _printf_(1, 2) static _Noreturn void die(const char *format, ...) {
 
 static void pin(void) {
         const char *e = getenv("BENCH_PAM_CPU");
-        int cpu = e && *e ? atoi(e) : sched_getcpu();
+        int cpu = sched_getcpu();
         cpu_set_t set;
 
         if (e && strcmp(e, "none") == 0)
                 return;
+        if (e && *e) {
+                char *end;
+                long v;
+                errno = 0;
+                v = strtol(e, &end, 10);
+                if (errno || *end || v < 0 || v >= CPU_SETSIZE)
+                        die("BENCH_PAM_CPU=%s: give a CPU number below %d, or none", e, CPU_SETSIZE);
+                cpu = (int) v;
+        }
         if (cpu < 0 || cpu >= CPU_SETSIZE)
                 die("cannot pin to CPU %d", cpu);
         CPU_ZERO(&set);
@@ -174,7 +183,7 @@ static pid_t echo_start(const char *path, size_t frame) {
 
         if (strlen(path) >= sizeof sa.sun_path)
                 die("echo socket path too long: %s", path);
-        strcpy(sa.sun_path, path);
+        memcpy(sa.sun_path, path, strlen(path));
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, SOMAXCONN) < 0)
                 die("echo socket %s: %m", path);
@@ -196,7 +205,9 @@ static double echo_once(const char *path, const uint8_t *frame, size_t size) {
         double t0;
         int fd;
 
-        strcpy(sa.sun_path, path);
+        if (strlen(path) >= sizeof sa.sun_path)
+                die("echo socket path too long: %s", path);
+        memcpy(sa.sun_path, path, strlen(path));
         t0 = now_us();
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -222,9 +223,18 @@ int work_pin(pid_t pid, int cpu) {
         dir = opendir(path);
         if (!dir)
                 return -errno;
-        while ((de = readdir(dir)))
-                if (de->d_name[0] != '.' && sched_setaffinity((pid_t) atoi(de->d_name), sizeof(set), &set) < 0)
+        while ((de = readdir(dir))) {
+                char *end;
+                long tid;
+                if (de->d_name[0] == '.')
+                        continue;
+                errno = 0;
+                tid = strtol(de->d_name, &end, 10);
+                if (errno || *end || tid <= 0 || tid > INT_MAX)
+                        continue;   /* not a thread id: nothing to pin */
+                if (sched_setaffinity((pid_t) tid, sizeof(set), &set) < 0)
                         r = -errno;
+        }
         closedir(dir);
         return r;
 }

@@ -48,6 +48,7 @@
 #include "callrole-wire.h"
 #include "callrole.h"
 #include "helper-daemon.h"
+#include "helper-raw.h"
 
 #define NOBODY_UID ((uid_t) 65534)
 #define IO_TIMEOUT_SEC 5
@@ -315,50 +316,6 @@ static callrole_reply *audit_after(callrole *c, const char *after) {
 
 /* ---- raw socket helpers ------------------------------------------------- */
 
-static int raw_connect(const TestDaemon *d) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct timeval tv = { .tv_sec = IO_TIMEOUT_SEC };
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_true(strlen(d->socket) < sizeof(sa.sun_path));
-        memcpy(sa.sun_path, d->socket, strlen(d->socket));
-        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
-        return fd;
-}
-
-static void raw_write(int fd, const void *p, size_t n) {
-        const uint8_t *b = p;
-        while (n > 0) {
-                ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        fail_msg("send: %s", strerror(errno));
-                b += k;
-                n -= (size_t) k;
-        }
-}
-
-/* 0, -ECONNRESET at EOF, -EAGAIN on timeout, or another -errno. */
-static int read_exact(int fd, void *p, size_t n) {
-        uint8_t *b = p;
-        while (n > 0) {
-                ssize_t k = recv(fd, b, n, 0);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-                if (k == 0)
-                        return -ECONNRESET;
-                b += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 typedef struct Frame {
         struct cr_header h;
         uint8_t *payload;
@@ -374,7 +331,7 @@ static int raw_read_frame(int fd, Frame *f) {
         int r;
 
         *f = (Frame) {};
-        r = read_exact(fd, hdr, sizeof(hdr));
+        r = raw_read_exact(fd, hdr, sizeof(hdr));
         if (r < 0)
                 return r;
         r = cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, &f->h);
@@ -382,7 +339,7 @@ static int raw_read_frame(int fd, Frame *f) {
                 return r;
         f->payload = malloc(f->h.length ? f->h.length : 1);
         assert_non_null(f->payload);
-        r = read_exact(fd, f->payload, f->h.length);
+        r = raw_read_exact(fd, f->payload, f->h.length);
         if (r < 0)
                 frame_done(f);
         return r;
@@ -887,7 +844,7 @@ static void assert_daemon_serves(TestDaemon *d) {
 
 static void test_wire_valid_frames(void **state) {
         struct cr_buf b;
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         Frame f;
 
         /* A hand-built check, then a status on the same connection: the
@@ -937,7 +894,7 @@ static void send_header(int fd, uint8_t m0, uint8_t m1, uint8_t version, uint8_t
 }
 
 static void test_wire_bad_magic(void **state) {
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'X', 'Y', CR_WIRE_VERSION, CR_MSG_STATUS, 11, 0);
         expect_error_frame(fd, false, 0, EBADMSG);
         expect_closed(fd);
@@ -946,12 +903,12 @@ static void test_wire_bad_magic(void **state) {
 }
 
 static void test_wire_bad_version(void **state) {
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', CR_WIRE_VERSION + 1, CR_MSG_STATUS, 12, 0);
         expect_error_frame(fd, true, 12, EPROTONOSUPPORT);
         expect_closed(fd);
         close(fd);
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', 0, CR_MSG_CHECK, 13, 4);
         expect_error_frame(fd, true, 13, EPROTONOSUPPORT);
         expect_closed(fd);
@@ -965,14 +922,14 @@ static void test_wire_oversized(void **state) {
 
         /* 4 GiB announced: refused from the header alone, without waiting
          * for (or making room for) a byte of payload. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', CR_WIRE_VERSION, CR_MSG_CHECK, 21, 0xFFFFFFFFu);
         expect_error_frame(fd, true, 21, EMSGSIZE);
         expect_closed(fd);
         close(fd);
 
         /* The same, with payload bytes following the header. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         memset(junk, 0xab, sizeof(junk));
         send_header(fd, 'C', 'R', CR_WIRE_VERSION, CR_MSG_USER_ADD, 22, 0xFFFFFFFFu);
         (void) send(fd, junk, sizeof(junk), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -981,7 +938,7 @@ static void test_wire_oversized(void **state) {
         close(fd);
 
         /* One byte over the limit. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', CR_WIRE_VERSION, CR_MSG_CHECK, 23, CR_REQUEST_MAX + 1);
         expect_error_frame(fd, true, 23, EMSGSIZE);
         expect_closed(fd);
@@ -990,7 +947,7 @@ static void test_wire_oversized(void **state) {
         /* Exactly the limit is a frame the daemon reads: 256 KiB of zeros is
          * a check with empty strings and a quarter megabyte of trailing
          * bytes, so malformed, not oversized. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         {
                 uint8_t *big = calloc(1, CR_REQUEST_MAX);
                 assert_non_null(big);
@@ -1008,7 +965,7 @@ static void test_wire_unknown_type(void **state) {
         static const uint8_t types[] = { 0x7f, 0x00, 0xff, CR_MSG_DECISION, CR_MSG_ERROR, CR_MSG_RECORDS, 0x3c };
 
         for (size_t i = 0; i < sizeof(types); i++) {
-                int fd = raw_connect(&wire_daemon);
+                int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
                 struct cr_buf b;
 
                 /* A well-formed prefix and empty record, so only the type
@@ -1029,7 +986,7 @@ static void test_wire_unknown_type(void **state) {
          * refused from the header: the daemon does not wait for, nor buffer,
          * a payload it will throw away. */
         {
-                int fd = raw_connect(&wire_daemon);
+                int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
                 uint64_t t0 = now_msec();
                 send_header(fd, 'C', 'R', CR_WIRE_VERSION, 0x7f, 39, 1000);
                 expect_error_frame(fd, true, 39, EOPNOTSUPP);
@@ -1046,7 +1003,7 @@ static void test_wire_truncated_payload(void **state) {
         uint64_t t0;
 
         /* Announce 100, send 10, hang up. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', CR_WIRE_VERSION, CR_MSG_CHECK, 40, 100);
         raw_write(fd, ten, sizeof(ten));
         close(fd);
@@ -1054,7 +1011,7 @@ static void test_wire_truncated_payload(void **state) {
 
         /* Announce 100, send 10, and stay: others are served meanwhile,
          * promptly. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', CR_WIRE_VERSION, CR_MSG_CHECK, 41, 100);
         raw_write(fd, ten, sizeof(ten));
         t0 = now_msec();
@@ -1062,7 +1019,7 @@ static void test_wire_truncated_payload(void **state) {
                 assert_daemon_serves(&wire_daemon);
         assert_true(now_msec() - t0 < 2000);
         /* Half a header, too. */
-        fd2 = raw_connect(&wire_daemon);
+        fd2 = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         raw_write(fd2, "CR\x01", 3);
         assert_daemon_serves(&wire_daemon);
         close(fd2);
@@ -1072,7 +1029,7 @@ static void test_wire_truncated_payload(void **state) {
 
 static void test_wire_trailing_bytes(void **state) {
         struct cr_buf b;
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
 
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_CHECK, 50);
@@ -1087,7 +1044,7 @@ static void test_wire_trailing_bytes(void **state) {
         close(fd);
 
         /* The same for a record-shaped request. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_STATUS, 51);
         cr_put_prefix(&b, 0, "");
@@ -1105,7 +1062,7 @@ static void test_wire_trailing_bytes(void **state) {
 static void test_wire_embedded_nul(void **state) {
         static const char user[] = "wire-alice\0x";
         struct cr_buf b;
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
 
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_CHECK, 60);
@@ -1128,7 +1085,7 @@ static void test_wire_embedded_nul(void **state) {
                 static const char name[] = "wire-n\0ul";
                 callrole *c;
 
-                fd = raw_connect(&wire_daemon);
+                fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
                 cr_buf_init(&b, 4096);
                 cr_frame_begin(&b, CR_MSG_USER_ADD, 61);
                 cr_put_prefix(&b, 0, "");
@@ -1159,7 +1116,7 @@ static void test_wire_malformed_prefix_and_record(void **state) {
         int fd;
 
         /* Unknown flag bits. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 4096);
         put_check_frame(&b, 70, 0x80, "wire-alice", "calls.view", "");
         raw_write(fd, b.data, b.len);
@@ -1169,7 +1126,7 @@ static void test_wire_malformed_prefix_and_record(void **state) {
         close(fd);
 
         /* A record announcing a field that is not there. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_USER_GET, 71);
         cr_put_prefix(&b, 0, "");
@@ -1182,7 +1139,7 @@ static void test_wire_malformed_prefix_and_record(void **state) {
         close(fd);
 
         /* A string length running past the end of the frame. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_CHECK, 72);
         cr_put_prefix(&b, 0, "");
@@ -1196,14 +1153,14 @@ static void test_wire_malformed_prefix_and_record(void **state) {
         close(fd);
 
         /* An empty payload where the prefix is due. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         send_header(fd, 'C', 'R', CR_WIRE_VERSION, CR_MSG_STATUS, 73, 0);
         expect_error_frame(fd, true, 73, EBADMSG);
         expect_closed(fd);
         close(fd);
 
         /* A batch announcing more checks than the limit. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_CHECK_BATCH, 74);
         cr_put_prefix(&b, 0, "");
@@ -1219,7 +1176,7 @@ static void test_wire_malformed_prefix_and_record(void **state) {
 
 static void test_wire_byte_at_a_time(void **state) {
         struct cr_buf b;
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
 
         cr_buf_init(&b, 4096);
         put_check_frame(&b, 80, 0, "wire-alice", "calls.view", "");
@@ -1238,7 +1195,7 @@ static void test_wire_byte_at_a_time(void **state) {
 static void test_wire_pipelining(void **state) {
         enum { N = 50 };
         struct cr_buf b;
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
 
         cr_buf_init(&b, 1 << 20);
         for (uint32_t i = 0; i < N; i++)
@@ -1261,7 +1218,7 @@ static void test_wire_pipelining(void **state) {
  * what followed it. */
 static void test_wire_pipeline_with_bad_frame(void **state) {
         struct cr_buf b, bad;
-        int fd = raw_connect(&wire_daemon);
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
 
         cr_buf_init(&b, 1 << 20);
         for (uint32_t i = 0; i < 5; i++)
@@ -1291,7 +1248,7 @@ static void test_wire_disconnect_after_send(void **state) {
         int fd;
 
         /* One request, gone before the answer. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 1 << 20);
         put_check_frame(&b, 90, 0, "wire-alice", "calls.view", "");
         raw_write(fd, b.data, b.len);
@@ -1299,7 +1256,7 @@ static void test_wire_disconnect_after_send(void **state) {
         assert_daemon_serves(&wire_daemon);
 
         /* Many, with a reset instead of an orderly close. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         b.len = 0;
         for (uint32_t i = 0; i < 200; i++)
                 put_check_frame(&b, 1000 + i, 0, "wire-alice", "calls.view", "");
@@ -1314,7 +1271,7 @@ static void test_wire_disconnect_after_send(void **state) {
 
         /* A change, gone before the answer: it is applied whole or not at
          * all, and the daemon carries on. */
-        fd = raw_connect(&wire_daemon);
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         cr_buf_init(&b, 4096);
         cr_frame_begin(&b, CR_MSG_USER_ADD, 92);
         cr_put_prefix(&b, 0, "");
@@ -1351,7 +1308,7 @@ static void test_wire_many_idle_connections(void **state) {
 
         /* Idle connections cost the others nothing. */
         for (int i = 0; i < N; i++)
-                fds[i] = raw_connect(&wire_daemon);
+                fds[i] = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
         assert_daemon_serves(&wire_daemon);
         /* And each of them still gets served. */
         for (int i = 0; i < N; i++) {

@@ -33,6 +33,7 @@
 #include "callrole-wire.h"
 #include "callrole.h"
 #include "helper-daemon.h"
+#include "helper-raw.h"
 
 static TestDaemon d;
 static char mnt[300];           /* a tmpfs mounted by the test, or "" */
@@ -64,57 +65,16 @@ static bool user_exists(callrole *c, const char *name) {
         return r >= 0;
 }
 
-static int raw_connect(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct timeval tv = { .tv_sec = 10 };
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        memcpy(sa.sun_path, d.socket, strlen(d.socket));
-        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-        return fd;
-}
-
-static void raw_write(int fd, const void *p, size_t n) {
-        const uint8_t *b = p;
-        while (n > 0) {
-                ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        fail_msg("send: %s", strerror(errno));
-                b += k;
-                n -= (size_t) k;
-        }
-}
-
-static int read_exact(int fd, void *p, size_t n) {
-        uint8_t *b = p;
-        while (n > 0) {
-                ssize_t k = recv(fd, b, n, 0);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ECONNRESET;
-                b += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* One reply's header (the payload is skipped); <0 at EOF. */
 static int read_reply_header(int fd, struct cr_header *h) {
         uint8_t hdr[CR_HEADER_SIZE], *payload;
-        int r = read_exact(fd, hdr, sizeof(hdr));
+        int r = raw_read_exact(fd, hdr, sizeof(hdr));
         if (r < 0)
                 return r;
         assert_int_equal(cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, h), 0);
         payload = malloc(h->length ? h->length : 1);
         assert_non_null(payload);
-        r = read_exact(fd, payload, h->length);
+        r = raw_read_exact(fd, payload, h->length);
         free(payload);
         return r;
 }
@@ -183,7 +143,7 @@ static void test_sigterm_pipelined_user_changes(void **state) {
         assert_int_equal(test_daemon_start(&d, NULL), 0);
         add_role("st-role");
 
-        fd = raw_connect();
+        fd = raw_connect(d.socket, 10);
         cr_buf_init(&all, 1u << 20);
         for (uint32_t i = 0; i < PIPELINED; i++) {
                 snprintf(name, sizeof(name), "st-%u", i);
@@ -237,11 +197,11 @@ static int read_reply_error(int fd, char *msg, size_t msg_size) {
         char *m = NULL;
         int32_t e = 0;
 
-        assert_int_equal(read_exact(fd, hdr, sizeof(hdr)), 0);
+        assert_int_equal(raw_read_exact(fd, hdr, sizeof(hdr)), 0);
         assert_int_equal(cr_header_decode(hdr, sizeof(hdr), CR_REPLY_MAX, &h), 0);
         payload = malloc(h.length ? h.length : 1);
         assert_non_null(payload);
-        assert_int_equal(read_exact(fd, payload, h.length), 0);
+        assert_int_equal(raw_read_exact(fd, payload, h.length), 0);
         snprintf(msg, msg_size, "%s", "");
         if (h.type == CR_MSG_ERROR) {
                 cr_cursor_init(&cur, payload, h.length);
@@ -296,7 +256,7 @@ static void full_disk_round(struct cr_buf frames[2], int fd[2], int change) {
         FILE *f;
 
         for (int i = 0; i < 2; i++) {
-                fd[i] = raw_connect();
+                fd[i] = raw_connect(d.socket, 10);
                 status_round_trip(fd[i]);
         }
         assert_int_equal(kill(d.pid, SIGSTOP), 0);
@@ -436,7 +396,7 @@ static void test_peer_gone_while_held(void **state) {
 
         assert_int_equal(test_daemon_start(&d, NULL), 0);
         add_role("hg-role");
-        fd = raw_connect();
+        fd = raw_connect(d.socket, 10);
         status_round_trip(fd);
         cr_buf_init(&b, 1u << 16);
         put_user_add(&b, 5, "hg-x", "hg-role");
