@@ -236,6 +236,30 @@ static size_t check_frame(const char *user, uint8_t *out, size_t size) {
         return n;
 }
 
+/* The question pam_callrole asks, through libcallrole as the module asks
+ * it (a fresh handle, keep-alive off) but without PAM around it: how much of
+ * the module's pam_acct_mgmt is the library and the daemon. */
+static double library_once(const char *socket_path, const char *user) {
+        callrole_decision *dec = NULL;
+        callrole *c = NULL;
+        double t0 = now_us();
+        int r;
+
+        r = callrole_new(&c);
+        if (r >= 0)
+                r = callrole_set_socket(c, socket_path);
+        if (r >= 0)
+                r = callrole_set_keep_alive(c, 0);
+        if (r >= 0)
+                r = callrole_check(c, user, "login", NULL, NULL, 0, &dec);
+        if (r <= 0)
+                die("callrole_check(%s, login) on a fresh connection: %s", user,
+                    r < 0 ? callrole_strerror(r) : "denied");
+        callrole_decision_free(dec);
+        callrole_free(c);
+        return now_us() - t0;
+}
+
 /* ---- PAM --------------------------------------------------------------- */
 
 static int conversation(int n, const struct pam_message **msg, struct pam_response **resp, void *userdata) {
@@ -322,8 +346,8 @@ int main(int argc, char **argv) {
         const char *user = getenv("BENCH_PAM_USER");
         char module[PATH_MAX], confdir[PATH_MAX + 16], echo_path[PATH_MAX + 16], group[256], label[64];
         /* Per stack: whole transactions, then pam_acct_mgmt alone; then the
-         * echo baseline and the syslog line. */
-        enum { SERIES_ECHO = 2 * _STACK_MAX, SERIES_SYSLOG, _SERIES_MAX };
+         * echo baseline, the syslog line and the library alone. */
+        enum { SERIES_ECHO = 2 * _STACK_MAX, SERIES_SYSLOG, SERIES_LIBRARY, _SERIES_MAX };
         double *v[_SERIES_MAX];
         Stats st[_SERIES_MAX], b;
         uint8_t frame[4096];
@@ -381,7 +405,7 @@ int main(int argc, char **argv) {
                 frame_len, iters, quick ? " (quick)" : "");
         for (size_t i = 0; i < warmup + iters; i++) {
                 size_t k = i < warmup ? 0 : i - warmup;
-                enum { TURNS = _STACK_MAX + 2 };
+                enum { TURNS = _STACK_MAX + 3 };
                 int order[TURNS];
 
                 /* A fresh random order each iteration: nothing always
@@ -410,6 +434,8 @@ int main(int argc, char **argv) {
                                 x = echo_once(echo_path, frame, frame_len);
                         else if (s == _STACK_MAX + 1)
                                 x = syslog_once(user);
+                        else if (s == _STACK_MAX + 2)
+                                x = library_once(d.socket, user);
                         else
                                 transaction(confdir, stack_service[s], user, &x, &y);
                         if (i < warmup)
@@ -441,6 +467,8 @@ int main(int argc, char **argv) {
         row("pam_acct_mgmt p50, pam_callrole minus pam_permit", ACCT(STACK_CALLROLE).p50 - ACCT(STACK_PERMIT).p50,
             "connect + 1 round trip", b.p50, "—");
         row("one syslog(3) line p50", st[SERIES_SYSLOG].p50, "connect + 1 round trip", b.p50, "—");
+        row("callrole_check p50 on a fresh connection, no PAM", st[SERIES_LIBRARY].p50, "connect + 1 round trip",
+            b.p50, "—");
 
         {
                 double rw = WHOLE(STACK_CALLROLE).p50 / WHOLE(STACK_SUCCEEDIF).p50;

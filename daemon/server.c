@@ -17,13 +17,13 @@
  *   |     |     +-- unsent output ≥ high water: stop   | reply appended to out
  *   |     |         reading and dispatching until it   |
  *   |     |         drains                             v
- *   |     |                             malformed? ---yes---> CLOSING
- *   |     |                                  | no               |
- *   +-----|----------------------------------+                  |
- *         |                                           out flushed, or I/O
- *      EOF/error/idle or I/O timeout                   timeout
- *         |                                                     |
- *         +---------------------> freed <-----------------------+
+ *   |     |                   malformed, or flagged LAST? --yes--> CLOSING
+ *   |     |                                  | no                    |
+ *   +-----|----------------------------------+                       |
+ *         |                                         out flushed (a held reply
+ *      EOF/error/idle or I/O timeout                released first), or I/O
+ *         |                                         timeout          |
+ *         +---------------------> freed <----------------------------+
  *
  * Fairness: a connection is served at most MANAGER_FRAMES_PER_TURN frames
  * per turn; frames left over wait on a defer source, behind every other
@@ -42,6 +42,12 @@
  *      finish within io_timeout of when it began.
  *   4. A connection in CLOSING reads nothing more and is freed when out is
  *      flushed.
+ *   5. A connection has its event sources (io, timer, defer) from the first
+ *      connection_update() on, or none at all: an administrator's
+ *      connection is served at accept, and one whose first frame was
+ *      flagged LAST is answered and closed there, without ever being added
+ *      to epoll.  That is PAM's whole conversation: accept4, SO_PEERCRED,
+ *      recv, send, close.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -153,6 +159,42 @@ static bool connection_frame_ready(const Connection *c) {
                (cr_header_decode(c->in, c->in_len, CR_REQUEST_MAX, &h) < 0 || c->in_len - CR_HEADER_SIZE >= h.length);
 }
 
+static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_connection_defer(sd_event_source *s, void *userdata);
+static int on_connection_timeout(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Give the connection its event sources, once (invariant 5). */
+static int connection_attach(Connection *c) {
+        Manager *m = c->manager;
+        int r;
+
+        if (c->io_source)
+                return 0;
+        r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &c->timer_source, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                                      on_connection_timeout, c);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &c->defer_source, on_connection_defer, c);
+        if (r < 0)
+                return r;
+        /* Administrators, root among them (PAM runs as root in login
+         * paths), are served ahead of everyone else, so a flood from an
+         * ordinary uid cannot hold up logins. */
+        if (manager_uid_is_admin(m, c->uid)) {
+                (void) sd_event_source_set_priority(c->io_source, SD_EVENT_PRIORITY_IMPORTANT);
+                (void) sd_event_source_set_priority(c->defer_source, SD_EVENT_PRIORITY_IMPORTANT);
+        }
+        return 0;
+}
+
+/* A connection that has nothing more to do: it is closing, or its peer
+ * hung up, and nothing is left to send or to serve. */
+static bool connection_finished(const Connection *c) {
+        return !connection_out_pending(c) && !c->held &&
+               (c->state == CONNECTION_CLOSING || (c->input_eof && !connection_frame_ready(c)));
+}
+
 /* Re-arm the deadline, the epoll mask and the "more frames waiting" source
  * after any change of state.  Deadlines are absolute: a frame must arrive
  * whole, and output must drain, within io_timeout of its start, however
@@ -162,6 +204,10 @@ static int connection_update(Connection *c) {
         uint32_t events = 0;
         uint64_t now = now_usec(), deadline;
         int r;
+
+        r = connection_attach(c);
+        if (r < 0)
+                return r;
 
         if (c->in_len == 0)
                 c->in_since = 0;
@@ -200,10 +246,15 @@ static int connection_update(Connection *c) {
         if (r < 0)
                 return r;
         /* Complete frames left over after this connection's turn: come back
-         * after everyone else had theirs. */
-        return sd_event_source_set_enabled(c->defer_source, connection_may_dispatch(c) && connection_frame_ready(c)
-                                                                    ? SD_EVENT_ONESHOT
-                                                                    : SD_EVENT_OFF);
+         * after everyone else had theirs.  So does a connection that is
+         * finished outside its own turn (a held last reply released by the
+         * group's commit), to be freed; its peer is waiting, not hanging up,
+         * so epoll would not wake it. */
+        return sd_event_source_set_enabled(c->defer_source,
+                                           connection_finished(c) ||
+                                                           (connection_may_dispatch(c) && connection_frame_ready(c))
+                                                   ? SD_EVENT_ONESHOT
+                                                   : SD_EVENT_OFF);
 }
 
 static int connection_flush(Connection *c) {
@@ -309,6 +360,11 @@ static int connection_handle_frame(Connection *c, const struct cr_header *h, con
                         manager_group_forget(m, c);
                 return -ENOBUFS;
         }
+        /* The client said nothing follows (CR_FLAG_LAST): its reply is the
+         * connection's last word, and closing as soon as it is out spares
+         * both sides a wakeup for the hang-up. */
+        if (req.flags & CR_FLAG_LAST)
+                c->state = CONNECTION_CLOSING;
         if (req.reply_held) {
                 c->held = true;
                 c->held_at = c->out.len - reply_len;
@@ -432,14 +488,15 @@ static void connection_service(Connection *c, bool readable) {
         /* Nothing left to write: a closing connection is done, and after
          * EOF a partial frame can never complete (complete ones are served
          * first, through the defer source). */
-        if (!connection_out_pending(c) && !c->held &&
-            (c->state == CONNECTION_CLOSING || (c->input_eof && !connection_frame_ready(c)))) {
+        if (connection_finished(c)) {
                 connection_free(c);
                 return;
         }
         r = connection_update(c);
-        if (r < 0)
+        if (r < 0) {
+                log_error_errno(r, "uid %u: cannot watch the connection, closing it: %m", (unsigned) c->uid);
                 connection_free(c);
+        }
 }
 
 static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -581,36 +638,20 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         m->connections = c;
         m->n_connections++;
 
-        r = sd_event_add_io(m->event, &c->io_source, c->fd, EPOLLIN, on_connection_io, c);
-        if (r >= 0)
-                r = sd_event_add_time(m->event, &c->timer_source, CLOCK_MONOTONIC, UINT64_MAX, 0,
-                                      on_connection_timeout, c);
-        if (r >= 0)
-                r = sd_event_add_defer(m->event, &c->defer_source, on_connection_defer, c);
-        /* Administrators, root among them (PAM runs as root in login
-         * paths), are served ahead of everyone else, so a flood from an
-         * ordinary uid cannot hold up logins. */
-        if (r >= 0 && manager_uid_is_admin(m, c->uid)) {
-                (void) sd_event_source_set_priority(c->io_source, SD_EVENT_PRIORITY_IMPORTANT);
-                (void) sd_event_source_set_priority(c->defer_source, SD_EVENT_PRIORITY_IMPORTANT);
+        /* An administrator's request is usually there already (PAM
+         * connects, sends and waits): serve it now rather than after one
+         * more trip through epoll.  When that request was the last
+         * (CR_FLAG_LAST) the connection is closed within this call and never
+         * meets epoll at all (invariant 5).  Others wait their turn, so that
+         * new connections from a flood are not served ahead of everyone. */
+        if (admin) {
+                connection_service(c, true);
+                return 0;
         }
+        r = connection_update(c);
         if (r < 0) {
                 log_error_errno(r, "cannot watch a new connection: %m");
                 connection_free(c);
-                return 0;
-        }
-        /* An administrator's request is usually there already (PAM
-         * connects, sends and waits): serve it now rather than after one
-         * more trip through epoll.  Others wait their turn, so that new
-         * connections from a flood are not served ahead of everyone. */
-        if (manager_uid_is_admin(m, c->uid))
-                connection_service(c, true);
-        else {
-                r = connection_update(c);
-                if (r < 0) {
-                        log_error_errno(r, "cannot watch a new connection: %m");
-                        connection_free(c);
-                }
         }
         return 0;
 }

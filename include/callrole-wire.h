@@ -84,7 +84,8 @@ enum cr_msg_type {
 
 /* Every request payload starts with this prefix. */
 #define CR_FLAG_DRY_RUN 0x1u     /* validate and describe, do not commit */
-#define CR_FLAGS_KNOWN CR_FLAG_DRY_RUN
+#define CR_FLAG_LAST 0x2u        /* nothing follows: the daemon closes the connection after this reply */
+#define CR_FLAGS_KNOWN (CR_FLAG_DRY_RUN | CR_FLAG_LAST)
 /*   u32 flags
  *   str as_user   ("" = act as the peer; else an administrator acts with
  *                  this user's authority) */

@@ -69,6 +69,12 @@ int callrole_set_timeout(callrole *c, uint64_t usec);   /* 0 = default */
 int callrole_set_as_user(callrole *c, const char *user);
 /* Changes are validated and described but not committed (bool). */
 int callrole_set_dry_run(callrole *c, int dry_run);
+/* Whether the connection stays open between calls (bool; default yes).  A
+ * program that makes one call and exits, such as the PAM module, sets no:
+ * each request then tells the daemon it is the last, the daemon closes the
+ * connection as soon as the reply is out, and the next call, if any,
+ * connects again. */
+int callrole_set_keep_alive(callrole *c, int keep_alive);
 
 const char *callrole_strerror(int error);
 /* The daemon's message for the handle's last failed call ("unknown role

@@ -22,6 +22,10 @@
  *      because only then can the break mean "the daemon restarted since".
  *   3. Request ids increase per handle and skip 0, which the daemon uses in
  *      an ERROR reply to a frame whose id it could not read.
+ *   4. Without keep-alive, every request is sent flagged CR_FLAG_LAST and
+ *      fd is closed when the call ends, whatever the outcome: the daemon
+ *      closes its end after the reply, so the connection is of no further
+ *      use, and no call ever starts on one that carried a LAST request.
  *
  * Threads: a handle is used by one thread at a time (callrole.h).  A handle
  * must not be used on both sides of fork(): parent and child would share
@@ -64,6 +68,7 @@ struct callrole {
         usec_t timeout;
         char *as_user;          /* NULL: act as the peer */
         bool dry_run;
+        bool keep_alive;        /* false: every request is flagged LAST (invariant 4) */
         int fd;
         uint32_t next_id;
         char *last_error;
@@ -554,6 +559,8 @@ static int exchange(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect,
                 }
                 break;
         }
+        if (!c->keep_alive)
+                connection_close(c);
 
         if (rep.type == CR_MSG_ERROR) {
                 k = handle_error_reply(c, &rep);
@@ -613,6 +620,7 @@ int callrole_new(callrole **ret) {
                 return -ENOMEM;
         c->fd = -1;
         c->timeout = TIMEOUT_DEFAULT;
+        c->keep_alive = true;
         c->next_id = 1;
         k = resolve_socket(c, NULL);
         if (k < 0) {
@@ -679,6 +687,18 @@ int callrole_set_dry_run(callrole *c, int dry_run) {
         if (!c)
                 return -EINVAL;
         c->dry_run = dry_run != 0;
+        return 0;
+}
+
+int callrole_set_keep_alive(callrole *c, int keep_alive) {
+        if (!c)
+                return -EINVAL;
+        c->keep_alive = keep_alive != 0;
+        /* An open connection would carry a request not flagged LAST
+         * (invariant 4): start the next call on a fresh one.  Turning
+         * keep-alive on needs nothing, as no connection is open then. */
+        if (!c->keep_alive)
+                connection_close(c);
         return 0;
 }
 
@@ -802,7 +822,7 @@ static void put_check(struct cr_buf *b, const char *user, const char *permission
 static void request_begin(callrole *c, struct cr_buf *b, uint8_t type) {
         cr_buf_init(b, CR_HEADER_SIZE + CR_REQUEST_MAX);
         cr_frame_begin(b, type, 0);   /* exchange() writes the id */
-        cr_put_prefix(b, c->dry_run ? CR_FLAG_DRY_RUN : 0, c->as_user);
+        cr_put_prefix(b, (c->dry_run ? CR_FLAG_DRY_RUN : 0) | (c->keep_alive ? 0 : CR_FLAG_LAST), c->as_user);
 }
 
 int callrole_check(callrole *c, const char *user, const char *permission, const char *account,

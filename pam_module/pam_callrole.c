@@ -163,6 +163,12 @@ static int open_handle(const context *ctx, callrole **ret) {
         r = callrole_set_socket(c, ctx->socket);
         if (r < 0)
                 return r;
+        /* One question per PAM call (two when a denial is explained): the
+         * daemon closes the connection right after answering, instead of
+         * both sides paying for our hang-up (invariant 3). */
+        r = callrole_set_keep_alive(c, 0);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }

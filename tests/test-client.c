@@ -476,6 +476,47 @@ static void test_check_allow_deny(void **state) {
         assert_int_equal(atomic_load(&fx->f.n_type[CR_MSG_CHECK]), 6);
 }
 
+/* Keep-alive off: every request is flagged LAST and goes on a connection of
+ * its own; on again, one connection carries the calls. */
+static void test_keep_alive(void **state) {
+        struct fixture *fx = *state;
+        char user[80], perm[80], account[80], as_user[80];
+        uint32_t flags;
+        size_t n;
+
+        assert_int_equal(callrole_set_keep_alive(NULL, 0), -EINVAL);
+        assert_int_equal(callrole_set_keep_alive(fx->c, 0), 0);
+        for (unsigned i = 1; i <= 3; i++) {
+                assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+                last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+                assert_int_equal(flags, CR_FLAG_LAST);
+                assert_int_equal(atomic_load(&fx->f.n_conns), i);
+        }
+        /* With the other prefix flag. */
+        assert_int_equal(callrole_set_dry_run(fx->c, 1), 0);
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+        assert_int_equal(flags, CR_FLAG_DRY_RUN | CR_FLAG_LAST);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 4);
+        assert_int_equal(callrole_set_dry_run(fx->c, 0), 0);
+
+        /* Back on: the next call connects once more, and stays. */
+        assert_int_equal(callrole_set_keep_alive(fx->c, 1), 0);
+        for (unsigned i = 0; i < 2; i++) {
+                assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+                last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+                assert_int_equal(flags, 0);
+                assert_int_equal(atomic_load(&fx->f.n_conns), 5);
+        }
+        /* Off while a connection is open: it is not reused for a LAST
+         * request. */
+        assert_int_equal(callrole_set_keep_alive(fx->c, 0), 0);
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+        assert_int_equal(flags, CR_FLAG_LAST);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 6);
+}
+
 static fake_act script_error(struct fake *f, unsigned conn, unsigned req, const struct request *rq, struct cr_buf *out) {
         if (req == 0 || req == 2) {
                 reply_error(out, rq->h.id, -EPERM, "user.add needs users.create in account 'default'");
@@ -1469,6 +1510,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         const struct CMUnitTest tests[] = {
                 T(test_check_allow_deny),
+                T(test_keep_alive),
                 T(test_error_reply),
                 T(test_error_reply_range_edges),
                 T(test_id_mismatch),

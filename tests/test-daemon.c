@@ -1302,6 +1302,150 @@ static void test_wire_disconnect_after_send(void **state) {
         }
 }
 
+/* Connections open at the daemon, not counting the one that asks. */
+static unsigned long long open_connections(const TestDaemon *d) {
+        callrole *c = client_new(d);
+        callrole_reply *rep = NULL;
+        unsigned long long n;
+
+        assert_int_equal(callrole_status(c, &rep), 0);
+        n = strtoull(rget(rep, 0, "connections"), NULL, 10);
+        callrole_reply_free(rep);
+        callrole_free(c);
+        assert_true(n >= 1);
+        return n - 1;
+}
+
+/* Connections open at the daemon, not counting the asker's, once they
+ * settle: a connection whose last reply was held for a group commit is
+ * freed one turn of the daemon's loop after that reply went out. */
+static unsigned long long settled_connections(const TestDaemon *d, unsigned long long want) {
+        unsigned long long n = open_connections(d);
+
+        for (int i = 0; i < 500 && n != want; i++) {
+                usleep(10 * 1000);
+                n = open_connections(d);
+        }
+        return n;
+}
+
+/* A user.add frame for NAME in wire-role. */
+static void put_user_add_frame(struct cr_buf *b, uint32_t id, uint32_t flags, const char *name) {
+        cr_frame_begin(b, CR_MSG_USER_ADD, id);
+        cr_put_prefix(b, flags, "");
+        cr_put_u16(b, 2);
+        cr_put_str(b, "name");
+        cr_put_u16(b, 1);
+        cr_put_str(b, name);
+        cr_put_str(b, "role");
+        cr_put_u16(b, 1);
+        cr_put_str(b, "wire-role");
+        assert_int_equal(cr_frame_end(b), 0);
+}
+
+/* CR_FLAG_LAST: the reply to the flagged request is the connection's last
+ * word; the daemon closes it at once, answers nothing sent after it, and
+ * keeps no connection open for it. */
+static void test_wire_last_request(void **state) {
+        struct cr_buf b;
+        int fd;
+
+        /* Earlier tests' connections go away in their own time. */
+        assert_int_equal(settled_connections(&wire_daemon, 0), 0);
+
+        /* Alone: answered, then closed (not left to the idle timeout, which
+         * is far longer than IO_TIMEOUT_SEC). */
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+        cr_buf_init(&b, 1 << 20);
+        put_check_frame(&b, 31, CR_FLAG_LAST, "wire-alice", "calls.view", "");
+        raw_write(fd, b.data, b.len);
+        expect_decision_frame(fd, 31, true, CR_REASON_NONE);
+        expect_closed(fd);
+        /* Gone at the daemon before our end is closed. */
+        assert_int_equal(open_connections(&wire_daemon), 0);
+        close(fd);
+
+        /* Sent only once the daemon has accepted and is waiting on the
+         * connection (not served at accept, but through its event loop). */
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+        assert_int_equal(settled_connections(&wire_daemon, 1), 1);
+        b.len = 0;
+        put_check_frame(&b, 32, CR_FLAG_LAST, "wire-alice", "login", "");
+        raw_write(fd, b.data, b.len);
+        expect_decision_frame(fd, 32, true, CR_REASON_NONE);
+        expect_closed(fd);
+        assert_int_equal(open_connections(&wire_daemon), 0);
+        close(fd);
+
+        /* In a pipeline: what came before it is answered, it is answered,
+         * what came after it is not. */
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+        b.len = 0;
+        put_check_frame(&b, 41, 0, "wire-alice", "login", "");
+        put_check_frame(&b, 42, CR_FLAG_LAST, "wire-bob", "login", "");
+        put_check_frame(&b, 43, 0, "wire-alice", "login", "");
+        raw_write(fd, b.data, b.len);
+        expect_decision_frame(fd, 41, true, CR_REASON_NONE);
+        expect_decision_frame(fd, 42, false, CR_REASON_DISABLED);
+        expect_closed(fd);
+        assert_int_equal(open_connections(&wire_daemon), 0);
+        close(fd);
+
+        /* A refusal is a reply like any other: the error, then the close. */
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+        b.len = 0;
+        put_check_frame(&b, 51, CR_FLAG_LAST, "wire-alice", "no.such.permission", "");
+        raw_write(fd, b.data, b.len);
+        expect_error_frame(fd, true, 51, ENOENT);
+        expect_closed(fd);
+        close(fd);
+
+        /* A user change waits for its group's commit: the reply comes when
+         * the change is on disk, and only then the close. */
+        fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+        b.len = 0;
+        put_user_add_frame(&b, 61, CR_FLAG_LAST, "wire-last");
+        raw_write(fd, b.data, b.len);
+        {
+                Frame f;
+                must_read_frame(fd, &f);
+                assert_int_equal(f.h.type, CR_MSG_RECORDS);
+                assert_int_equal(f.h.id, 61);
+                frame_done(&f);
+        }
+        expect_closed(fd);
+        assert_int_equal(open_connections(&wire_daemon), 0);
+        close(fd);
+        cr_buf_done(&b);
+        {
+                callrole *c = client_new(&wire_daemon);
+                assert_true(user_exists(c, "wire-last"));
+                callrole_free(c);
+        }
+        assert_daemon_serves(&wire_daemon);
+}
+
+/* Flags the daemon does not know are refused, LAST among them or not, and
+ * refusing one changes nothing. */
+static void test_wire_unknown_flag(void **state) {
+        struct cr_buf b;
+        int fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+
+        cr_buf_init(&b, 4096);
+        put_user_add_frame(&b, 71, CR_FLAG_LAST | 0x4u, "wire-flagged");
+        raw_write(fd, b.data, b.len);
+        cr_buf_done(&b);
+        expect_error_frame(fd, true, 71, EBADMSG);
+        expect_closed(fd);
+        close(fd);
+        {
+                callrole *c = client_new(&wire_daemon);
+                assert_false(user_exists(c, "wire-flagged"));
+                callrole_free(c);
+        }
+        assert_daemon_serves(&wire_daemon);
+}
+
 static void test_wire_many_idle_connections(void **state) {
         enum { N = 40 };
         int fds[N];
@@ -1853,6 +1997,60 @@ static void test_lib_reconnect(void **state) {
         assert_int_equal(test_daemon_restart(&lib_daemon, NULL), 0);
         assert_int_equal(callrole_status(c, &rep), 0);
         callrole_reply_free(rep);
+        callrole_free(c);
+}
+
+/* Keep-alive off: every call has a connection of its own, which the daemon
+ * has closed by the time the call returns; the handle reconnects for the
+ * next call whatever the previous one was. */
+static void test_lib_keep_alive(void **state) {
+        callrole *c = client_new(&lib_daemon);
+        callrole_decision *dec = NULL;
+        callrole_reply *rep = NULL;
+        callrole_check_item items[2] = {
+                { .user = "lib-alice", .permission = "login" },
+                { .user = "lib-nobody", .permission = "login" },
+        };
+        int allowed[2] = { -1, -1 };
+
+        assert_int_equal(callrole_set_keep_alive(NULL, 0), -EINVAL);
+        assert_int_equal(settled_connections(&lib_daemon, 0), 0);
+
+        assert_int_equal(callrole_set_keep_alive(c, 0), 0);
+        assert_int_equal(callrole_check(c, "lib-alice", "login", NULL, NULL, 0, &dec), 1);
+        assert_string_equal(callrole_decision_role(dec), "lib-agent");
+        callrole_decision_free(dec);
+        assert_int_equal(open_connections(&lib_daemon), 0);
+        assert_int_equal(callrole_check(c, "lib-nobody", "login", NULL, NULL, 0, &dec), 0);
+        assert_int_equal(callrole_decision_reason(dec), CALLROLE_REASON_NO_SUCH_USER);
+        callrole_decision_free(dec);
+        assert_int_equal(open_connections(&lib_daemon), 0);
+        assert_int_equal(callrole_check_batch(c, items, 2, allowed, NULL), 0);
+        assert_int_equal(allowed[0], 1);
+        assert_int_equal(allowed[1], 0);
+        assert_int_equal(open_connections(&lib_daemon), 0);
+        /* A refusal, then a change, then a read: each on a new connection. */
+        assert_int_equal(callrole_check(c, "lib-alice", "no.such.permission", NULL, NULL, 0, &dec), -ENOENT);
+        assert_int_equal(open_connections(&lib_daemon), 0);
+        rep = must_call(c, "user.add", "name", "lib-oneshot", "role", "lib-spare", NULL);
+        callrole_reply_free(rep);
+        assert_int_equal(settled_connections(&lib_daemon, 0), 0);
+        assert_true(user_exists(c, "lib-oneshot"));
+        assert_int_equal(callrole_status(c, &rep), 0);
+        callrole_reply_free(rep);
+        assert_int_equal(open_connections(&lib_daemon), 0);
+
+        /* Back on: the connection stays for the next call. */
+        assert_int_equal(callrole_set_keep_alive(c, 1), 0);
+        assert_int_equal(callrole_check(c, "lib-alice", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(open_connections(&lib_daemon), 1);
+        assert_int_equal(callrole_check(c, "lib-alice", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(open_connections(&lib_daemon), 1);
+        /* Off again: the open connection is dropped rather than reused. */
+        assert_int_equal(callrole_set_keep_alive(c, 0), 0);
+        assert_int_equal(settled_connections(&lib_daemon, 0), 0);
+        assert_int_equal(callrole_check(c, "lib-alice", "login", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(open_connections(&lib_daemon), 0);
         callrole_free(c);
 }
 
@@ -2753,6 +2951,8 @@ int main(void) {
                 cmocka_unit_test(test_wire_pipeline_with_bad_frame),
                 cmocka_unit_test(test_wire_disconnect_after_send),
                 cmocka_unit_test(test_wire_many_idle_connections),
+                cmocka_unit_test(test_wire_last_request),
+                cmocka_unit_test(test_wire_unknown_flag),
         };
         const struct CMUnitTest lib_tests[] = {
                 cmocka_unit_test(test_lib_check_reasons),
@@ -2768,6 +2968,7 @@ int main(void) {
                 cmocka_unit_test(test_lib_audit),
                 cmocka_unit_test(test_lib_as_user),
                 cmocka_unit_test(test_lib_reconnect),
+                cmocka_unit_test(test_lib_keep_alive),
                 cmocka_unit_test(test_lib_daemon_stopped),
         };
         const struct CMUnitTest unmapped_tests[] = {

@@ -890,6 +890,46 @@ static void test_no_descriptor_leak(void **state) {
         assert_int_equal(count_fds(), before);
 }
 
+/* Connections open at the daemon, not counting the one that asks. */
+static unsigned long long daemon_connections(void) {
+        _cleanup_(callrole_freep) callrole *c = NULL;
+        callrole_reply *rep = NULL;
+        const char *v;
+        unsigned long long n;
+
+        assert_int_equal(callrole_new(&c), 0);
+        assert_int_equal(callrole_set_socket(c, T.socket), 0);
+        assert_int_equal(callrole_status(c, &rep), 0);
+        v = callrole_record_get(callrole_reply_record(rep, 0), "connections");
+        assert_non_null(v);
+        n = strtoull(v, NULL, 10);
+        callrole_reply_free(rep);
+        assert_true(n >= 1);
+        return n - 1;
+}
+
+/* The module asks with keep-alive off: the daemon has closed its end by
+ * the time pam_acct_mgmt returns, the denial's second question (the role's
+ * title) included, and nothing waits on it for our hang-up. */
+static void test_no_connection_left(void **state) {
+        result res;
+
+        for (int i = 0; i < 500 && daemon_connections() > 0; i++)
+                usleep(10 * 1000);
+        assert_int_equal(daemon_connections(), 0);
+        run(OP_ACCOUNT, "alice", 0, &res, "socket=%s", T.socket);
+        assert_int_equal(res.code, PAM_SUCCESS);
+        assert_int_equal(daemon_connections(), 0);
+        run(OP_ACCOUNT, "nora", 0, &res, "socket=%s", T.socket);
+        assert_int_equal(res.code, PAM_PERM_DENIED);
+        assert_int_equal(res.t.n, 1);
+        assert_string_equal(res.t.text[0], "callrole: role 'No Access' does not allow login");
+        assert_int_equal(daemon_connections(), 0);
+        run(OP_SESSION, "alice", 0, &res, "socket=%s", T.socket);
+        assert_int_equal(res.code, PAM_SUCCESS);
+        assert_int_equal(daemon_connections(), 0);
+}
+
 /* One transaction without cmocka asserts (for threads and children). */
 static int transact(const char *service, const char *user, transcript *t) {
         pam_handle_t *h = NULL;
@@ -1288,6 +1328,7 @@ int main(void) {
                 cmocka_unit_test(test_stack_softphone),
                 cmocka_unit_test(test_stack_session),
                 cmocka_unit_test(test_no_descriptor_leak),
+                cmocka_unit_test(test_no_connection_left),
                 cmocka_unit_test(test_threads),
                 cmocka_unit_test(test_syslog),
         };
