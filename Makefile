@@ -135,7 +135,8 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_LIB_OBJ) $(BUILD)/libdaemon.a $(BUILD)/libcl
 
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out bench/bench-util.c,$(wildcard bench/bench-*.c)))
 # The suite (bench/README.md): every bench program, then bench/casbin if
-# present; writes bench/results.md.  bench-quick is the reduced run.
+# present; writes bench/results.md.  bench-quick is the reduced run (its
+# results go to build/bench/results.md).
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) BENCH_BUILT=1 BENCH_QUICK= bash bench/run-bench.sh

@@ -5,7 +5,8 @@
 # bench/bench-*.c, in section order) and then bench/casbin/run.sh when it
 # exists, each under a time limit, collects the table rows and TARGET lines
 # they print on stdout (bench/README.md, "Output"), and writes
-# bench/results.md: the machine, one table, the targets, and a summary.
+# bench/results.md (build/bench/results.md for a quick or partial run): the
+# machine, one table, the targets, and a summary.
 # Prints the same, ending with "bench: N targets passed, M failed".  Exits 1
 # when a target failed or a program failed.
 #
@@ -119,7 +120,12 @@ if [ ${#failed_programs[@]} -gt 0 ]; then
         summary="$summary; ${#failed_programs[@]} program(s) failed: ${failed_programs[*]}"
 fi
 
+# Only a whole full run is the record kept in the tree; a quick or partial
+# run must not overwrite it.
 results=$src/bench/results.md
+if [ "$mode" = quick ] || [ -n "${BENCH_ONLY:-}" ]; then
+        results=$out/results.md
+fi
 {
         echo "# callrole benchmark results"
         echo
