@@ -36,7 +36,12 @@
  * others: pam_acct_mgmt through pam_permit is libpam's own part (dispatch,
  * and, as root, an audit record sent to the kernel and acknowledged), and
  * one syslog(3) line is what logging a decision costs (pam_callrole logs
- * every decision, pam_succeed_if every success).
+ * every decision, pam_succeed_if every success).  Their sum with the
+ * baseline is printed as the floor of any module that asks a daemon and
+ * logs.  One more turn asks the module's question through libcallrole
+ * alone, on a fresh handle with keep-alive off as the module does, so the
+ * table shows how much of the module's time is the library and the daemon
+ * and how much is PAM around them.
  *
  * Everything runs on one CPU (the bench, the daemon and the echo server
  * inherit the affinity): on these 2-vCPU nested VMs a wakeup across vCPUs
@@ -469,6 +474,11 @@ int main(int argc, char **argv) {
         row("one syslog(3) line p50", st[SERIES_SYSLOG].p50, "connect + 1 round trip", b.p50, "—");
         row("callrole_check p50 on a fresh connection, no PAM", st[SERIES_LIBRARY].p50, "connect + 1 round trip",
             b.p50, "—");
+        /* What any module that asks a daemon and logs its decision costs at
+         * the least, under this libpam: libpam's own part, one syslog line
+         * and one connect and round trip (a sum of medians, so an estimate). */
+        row("floor of a daemon-backed module that logs: pam_permit + syslog + connect + round trip, p50s summed",
+            ACCT(STACK_PERMIT).p50 + st[SERIES_SYSLOG].p50 + b.p50, "connect + 1 round trip", b.p50, "—");
 
         {
                 double rw = WHOLE(STACK_CALLROLE).p50 / WHOLE(STACK_SUCCEEDIF).p50;
