@@ -413,6 +413,8 @@ static void expect_decision_frame(int fd, uint32_t id, bool allowed, int reason)
                 (void) cr_get_i32(&cur, &e);
                 fail_msg("request %u: expected a decision, got error %d (%s)", id, e, strerror(-e));
         }
+        if (f.h.type != CR_MSG_DECISION)
+                fail_msg("request %u: expected a decision, got a frame of type %u for request %u", id, f.h.type, f.h.id);
         assert_int_equal(f.h.type, CR_MSG_DECISION);
         assert_int_equal(f.h.id, id);
         cr_cursor_init(&cur, f.payload, f.h.length);
@@ -1302,12 +1304,15 @@ static void test_wire_disconnect_after_send(void **state) {
         }
 }
 
-/* Connections open at the daemon, not counting the one that asks. */
+/* Connections open at the daemon, not counting the one that asks, which
+ * is flagged LAST: the daemon closes it before it serves anyone else, so
+ * asking again never counts it. */
 static unsigned long long open_connections(const TestDaemon *d) {
         callrole *c = client_new(d);
         callrole_reply *rep = NULL;
         unsigned long long n;
 
+        assert_int_equal(callrole_set_keep_alive(c, 0), 0);
         assert_int_equal(callrole_status(c, &rep), 0);
         n = strtoull(rget(rep, 0, "connections"), NULL, 10);
         callrole_reply_free(rep);
@@ -1329,18 +1334,24 @@ static unsigned long long settled_connections(const TestDaemon *d, unsigned long
         return n;
 }
 
-/* A user.add frame for NAME in wire-role. */
-static void put_user_add_frame(struct cr_buf *b, uint32_t id, uint32_t flags, const char *name) {
-        cr_frame_begin(b, CR_MSG_USER_ADD, id);
-        cr_put_prefix(b, flags, "");
-        cr_put_u16(b, 2);
-        cr_put_str(b, "name");
-        cr_put_u16(b, 1);
-        cr_put_str(b, name);
-        cr_put_str(b, "role");
-        cr_put_u16(b, 1);
-        cr_put_str(b, "wire-role");
-        assert_int_equal(cr_frame_end(b), 0);
+/* Appends to all a user.add frame for NAME in wire-role. */
+static void put_user_add_frame(struct cr_buf *all, uint32_t id, uint32_t flags, const char *name) {
+        struct cr_buf b;
+
+        cr_buf_init(&b, CR_HEADER_SIZE + CR_REQUEST_MAX);
+        cr_frame_begin(&b, CR_MSG_USER_ADD, id);
+        cr_put_prefix(&b, flags, "");
+        cr_put_u16(&b, 2);
+        cr_put_str(&b, "name");
+        cr_put_u16(&b, 1);
+        cr_put_str(&b, name);
+        cr_put_str(&b, "role");
+        cr_put_u16(&b, 1);
+        cr_put_str(&b, "wire-role");
+        assert_int_equal(cr_frame_end(&b), 0);
+        cr_put_bytes(all, b.data, b.len);
+        cr_buf_done(&b);
+        assert_int_equal(cr_buf_error(all), 0);
 }
 
 /* CR_FLAG_LAST: the reply to the flagged request is the connection's last
@@ -1422,6 +1433,41 @@ static void test_wire_last_request(void **state) {
                 assert_true(user_exists(c, "wire-last"));
                 callrole_free(c);
         }
+        assert_daemon_serves(&wire_daemon);
+}
+
+/* A client that half-closes after its requests (shutdown(SHUT_WR), as
+ * `socat` or a shell pipe does) still gets every reply, a user change's
+ * after its group commit, and then the close: not the idle timeout, which
+ * is far longer than IO_TIMEOUT_SEC. */
+static void test_wire_half_close(void **state) {
+        struct cr_buf b;
+        int fd;
+
+        cr_buf_init(&b, 1 << 20);
+        for (int held = 0; held < 2; held++) {
+                fd = raw_connect(wire_daemon.socket, IO_TIMEOUT_SEC);
+                b.len = 0;
+                put_check_frame(&b, 81, 0, "wire-alice", "login", "");
+                if (held)
+                        put_user_add_frame(&b, 82, 0, "wire-halfclosed");
+                put_check_frame(&b, 83, 0, held ? "wire-halfclosed" : "wire-bob", "login", "");
+                raw_write(fd, b.data, b.len);
+                assert_int_equal(shutdown(fd, SHUT_WR), 0);
+                expect_decision_frame(fd, 81, true, CR_REASON_NONE);
+                if (held) {
+                        Frame f;
+                        must_read_frame(fd, &f);
+                        assert_int_equal(f.h.type, CR_MSG_RECORDS);
+                        assert_int_equal(f.h.id, 82);
+                        frame_done(&f);
+                }
+                /* Served after the change: it sees the new user. */
+                expect_decision_frame(fd, 83, held, held ? CR_REASON_NONE : CR_REASON_DISABLED);
+                expect_closed(fd);
+                close(fd);
+        }
+        cr_buf_done(&b);
         assert_daemon_serves(&wire_daemon);
 }
 
@@ -2952,6 +2998,7 @@ int main(void) {
                 cmocka_unit_test(test_wire_disconnect_after_send),
                 cmocka_unit_test(test_wire_many_idle_connections),
                 cmocka_unit_test(test_wire_last_request),
+                cmocka_unit_test(test_wire_half_close),
                 cmocka_unit_test(test_wire_unknown_flag),
         };
         const struct CMUnitTest lib_tests[] = {
