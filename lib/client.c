@@ -22,8 +22,9 @@
  *      because only then can the break mean "the daemon restarted since".
  *   3. Request ids increase per handle and skip 0, which the daemon uses in
  *      an ERROR reply to a frame whose id it could not read.
- *   4. Without keep-alive, every request is sent flagged CR_FLAG_LAST and
- *      fd is closed when the call ends, whatever the outcome: the daemon
+ *   4. Without keep-alive, every request is sent flagged CR_FLAG_LAST
+ *      (unless the daemon refused the flag, see last_flag_refused()) and fd
+ *      is closed when the call ends, whatever the outcome: the daemon
  *      closes its end after the reply, so the connection is of no further
  *      use, and no call ever starts on one that carried a LAST request.
  *
@@ -69,6 +70,7 @@ struct callrole {
         char *as_user;          /* NULL: act as the peer */
         bool dry_run;
         bool keep_alive;        /* false: every request is flagged LAST (invariant 4) */
+        bool last_unsupported;  /* the daemon refused CR_FLAG_LAST: do not send it */
         int fd;
         uint32_t next_id;
         char *last_error;
@@ -496,10 +498,48 @@ bad:
  * alive but slow; a second try would only double the wait), and neither is
  * a reply that arrived in part.  The retry shares the call's one deadline.
  */
+static int exchange_until(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, usec_t deadline,
+                          struct reply *ret);
+
+/* The prefix's flags are the payload's first four bytes, big-endian, in
+ * every request (include/callrole-wire.h). */
+static bool request_flagged_last(const struct cr_buf *b) {
+        return b->len >= CR_HEADER_SIZE + 4 && (b->data[CR_HEADER_SIZE + 3] & CR_FLAG_LAST);
+}
+
+/* A daemon from before CR_FLAG_LAST (callroled 0.1.0 before LIBCALLROLE_2)
+ * refuses the flag as a malformed prefix and closes the connection, having
+ * done nothing; that happens while the library is upgraded before the
+ * daemon is restarted, and must not fail a login.  So a request flagged
+ * LAST and refused so is sent once more without the flag, within the same
+ * deadline, and this handle does not flag requests again.  A read (or dry
+ * run) may be resent whatever the refusal; a change only on the prefix's
+ * own refusal, which comes before anything is done. */
+static bool last_flag_refused(const callrole *c, const struct cr_buf *b, uint8_t type, int k) {
+        return k == -EBADMSG && request_flagged_last(b) &&
+               (request_is_idempotent(c, type) ||
+                (c->last_error && strncmp(c->last_error, "malformed request prefix", 24) == 0));
+}
+
 static int exchange(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, struct reply *ret) {
+        usec_t deadline = deadline_after(c->timeout);
+        int k;
+
+        k = exchange_until(c, b, type, expect, deadline, ret);
+        if (last_flag_refused(c, b, type, k)) {
+                c->last_unsupported = true;
+                b->data[CR_HEADER_SIZE + 3] &= (uint8_t) ~CR_FLAG_LAST;
+                connection_close(c);
+                clear_error(c);
+                k = exchange_until(c, b, type, expect, deadline, ret);
+        }
+        return k;
+}
+
+static int exchange_until(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, usec_t deadline,
+                          struct reply *ret) {
         struct reply rep = {};
         bool retried = false;
-        usec_t deadline;
         int k;
 
         k = cr_frame_end(b);
@@ -515,7 +555,6 @@ static int exchange(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect,
                 return k;
         }
 
-        deadline = deadline_after(c->timeout);
         for (;;) {
                 bool reused;
                 size_t got = 0;
@@ -822,7 +861,8 @@ static void put_check(struct cr_buf *b, const char *user, const char *permission
 static void request_begin(callrole *c, struct cr_buf *b, uint8_t type) {
         cr_buf_init(b, CR_HEADER_SIZE + CR_REQUEST_MAX);
         cr_frame_begin(b, type, 0);   /* exchange() writes the id */
-        cr_put_prefix(b, (c->dry_run ? CR_FLAG_DRY_RUN : 0) | (c->keep_alive ? 0 : CR_FLAG_LAST), c->as_user);
+        cr_put_prefix(b, (c->dry_run ? CR_FLAG_DRY_RUN : 0) | (c->keep_alive || c->last_unsupported ? 0 : CR_FLAG_LAST),
+                      c->as_user);
 }
 
 int callrole_check(callrole *c, const char *user, const char *permission, const char *account,

@@ -517,6 +517,70 @@ static void test_keep_alive(void **state) {
         assert_int_equal(atomic_load(&fx->f.n_conns), 6);
 }
 
+/* A daemon from before CR_FLAG_LAST: the flag is an unknown bit, refused
+ * as a malformed prefix, and the connection closed; nothing is done. */
+static fake_act script_no_last(struct fake *f, unsigned conn, unsigned req, const struct request *rq,
+                               struct cr_buf *out) {
+        if (rq->flags & CR_FLAG_LAST) {
+                reply_error(out, rq->h.id, -EBADMSG, "malformed request prefix (flags, as-user)");
+                return ACT_SEND_CLOSE;
+        }
+        return answer(f, conn, req, rq, out);
+}
+
+/* Keep-alive off against such a daemon: the first call is refused, sent
+ * again without the flag within the same call, and succeeds; later calls
+ * on the handle do not flag their requests. */
+static void test_keep_alive_old_daemon(void **state) {
+        struct fixture *fx = *state;
+        char user[80], perm[80], account[80], as_user[80];
+        callrole_reply *rep = NULL;
+        uint32_t flags;
+        size_t n;
+
+        atomic_store(&fx->f.script, script_no_last);
+        assert_int_equal(callrole_set_keep_alive(fx->c, 0), 0);
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        assert_null(callrole_last_error(fx->c));
+        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+        assert_int_equal(flags, 0);
+        assert_int_equal(atomic_load(&fx->f.n_requests), 2);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 2);
+
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        assert_int_equal(atomic_load(&fx->f.n_requests), 3);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 3);   /* still one connection per call */
+
+        /* A change, too: refused at the prefix, nothing was done. */
+        assert_int_equal(callrole_call(fx->c, "user.add", NULL, &rep), 0);
+        callrole_reply_free(rep);
+        assert_int_equal(atomic_load(&fx->f.n_requests), 4);
+}
+
+/* A refusal that is not about the flag is the answer: a change is not
+ * sent twice. */
+static fake_act script_bad_change(struct fake *f, unsigned conn, unsigned req, const struct request *rq,
+                                  struct cr_buf *out) {
+        if (rq->h.type == CR_MSG_USER_ADD) {
+                reply_error(out, rq->h.id, -EBADMSG, "malformed request record");
+                return ACT_SEND_CLOSE;
+        }
+        return answer(f, conn, req, rq, out);
+}
+
+static void test_keep_alive_refusal_not_resent(void **state) {
+        struct fixture *fx = *state;
+        callrole_reply *rep = NULL;
+
+        atomic_store(&fx->f.script, script_bad_change);
+        assert_int_equal(callrole_set_keep_alive(fx->c, 0), 0);
+        assert_int_equal(callrole_call(fx->c, "user.add", NULL, &rep), -EBADMSG);
+        assert_null(rep);
+        assert_string_equal(callrole_last_error(fx->c), "malformed request record");
+        assert_int_equal(atomic_load(&fx->f.n_requests), 1);
+        assert_int_equal(atomic_load(&fx->f.n_type[CR_MSG_USER_ADD]), 1);
+}
+
 static fake_act script_error(struct fake *f, unsigned conn, unsigned req, const struct request *rq, struct cr_buf *out) {
         if (req == 0 || req == 2) {
                 reply_error(out, rq->h.id, -EPERM, "user.add needs users.create in account 'default'");
@@ -1511,6 +1575,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_check_allow_deny),
                 T(test_keep_alive),
+                T(test_keep_alive_old_daemon),
+                T(test_keep_alive_refusal_not_resent),
                 T(test_error_reply),
                 T(test_error_reply_range_edges),
                 T(test_id_mismatch),
