@@ -176,8 +176,13 @@ static int connection_attach(Connection *c) {
                                       on_connection_timeout, c);
         if (r >= 0)
                 r = sd_event_add_defer(m->event, &c->defer_source, on_connection_defer, c);
-        if (r < 0)
+        if (r < 0) {
+                /* All or nothing: io_source set means all three exist. */
+                c->io_source = sd_event_source_disable_unref(c->io_source);
+                c->timer_source = sd_event_source_disable_unref(c->timer_source);
+                c->defer_source = sd_event_source_disable_unref(c->defer_source);
                 return r;
+        }
         /* Administrators, root among them (PAM runs as root in login
          * paths), are served ahead of everyone else, so a flood from an
          * ordinary uid cannot hold up logins. */

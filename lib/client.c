@@ -70,7 +70,7 @@ struct callrole {
         char *as_user;          /* NULL: act as the peer */
         bool dry_run;
         bool keep_alive;        /* false: every request is flagged LAST (invariant 4) */
-        bool last_unsupported;  /* the daemon refused CR_FLAG_LAST: do not send it */
+        bool last_unsupported;  /* this socket's daemon refused CR_FLAG_LAST: do not send it */
         int fd;
         uint32_t next_id;
         char *last_error;
@@ -508,25 +508,29 @@ static bool request_flagged_last(const struct cr_buf *b) {
 }
 
 /* A daemon from before CR_FLAG_LAST (callroled 0.1.0 before LIBCALLROLE_2)
- * refuses the flag as a malformed prefix and closes the connection, having
- * done nothing; that happens while the library is upgraded before the
- * daemon is restarted, and must not fail a login.  So a request flagged
- * LAST and refused so is sent once more without the flag, within the same
- * deadline, and this handle does not flag requests again.  A read (or dry
- * run) may be resent whatever the refusal; a change only on the prefix's
- * own refusal, which comes before anything is done. */
-static bool last_flag_refused(const callrole *c, const struct cr_buf *b, uint8_t type, int k) {
-        return k == -EBADMSG && request_flagged_last(b) &&
-               (request_is_idempotent(c, type) ||
-                (c->last_error && strncmp(c->last_error, "malformed request prefix", 24) == 0));
+ * refuses the flag in an ERROR reply, "malformed request prefix (flags,
+ * as-user)", and closes the connection, having done nothing; that happens
+ * while the library is upgraded before the daemon is restarted, and must
+ * not fail a login.  So a request flagged LAST and refused so is sent once
+ * more without the flag, within the same deadline if any of it is left,
+ * and requests to that socket are not flagged again.  The refusal is
+ * recognised by its words, for reads as for changes: any other EBADMSG is
+ * an answer, and a change must never be sent twice. */
+#define PREFIX_REFUSAL "malformed request prefix"
+
+static bool last_flag_refused(const callrole *c, const struct cr_buf *b, int k) {
+        return k == -EBADMSG && request_flagged_last(b) && c->last_error &&
+               strncmp(c->last_error, PREFIX_REFUSAL, strlen(PREFIX_REFUSAL)) == 0;
 }
 
 static int exchange(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, struct reply *ret) {
         usec_t deadline = deadline_after(c->timeout);
-        int k;
+        int k, ms;
 
         k = exchange_until(c, b, type, expect, deadline, ret);
-        if (last_flag_refused(c, b, type, k)) {
+        /* No time left: the refusal stands, rather than a resend that could
+         * only time out (and leave a change's fate unknown). */
+        if (last_flag_refused(c, b, k) && remaining_msec(deadline, &ms) >= 0) {
                 c->last_unsupported = true;
                 b->data[CR_HEADER_SIZE + 3] &= (uint8_t) ~CR_FLAG_LAST;
                 connection_close(c);
@@ -692,8 +696,10 @@ int callrole_set_socket(callrole *c, const char *path) {
         k = resolve_socket(c, path);
         if (k < 0)
                 return k;
-        /* The next call must go to the new daemon. */
+        /* The next call must go to the new daemon, which may well know
+         * CR_FLAG_LAST. */
         connection_close(c);
+        c->last_unsupported = false;
         return 0;
 }
 

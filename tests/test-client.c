@@ -528,9 +528,9 @@ static fake_act script_no_last(struct fake *f, unsigned conn, unsigned req, cons
         return answer(f, conn, req, rq, out);
 }
 
-/* Keep-alive off against such a daemon: the first call is refused, sent
- * again without the flag within the same call, and succeeds; later calls
- * on the handle do not flag their requests. */
+/* Keep-alive off against such a daemon: a call is refused, sent again
+ * without the flag within the same call, and succeeds; later calls to that
+ * socket are not flagged, until the socket is set again. */
 static void test_keep_alive_old_daemon(void **state) {
         struct fixture *fx = *state;
         char user[80], perm[80], account[80], as_user[80];
@@ -540,29 +540,40 @@ static void test_keep_alive_old_daemon(void **state) {
 
         atomic_store(&fx->f.script, script_no_last);
         assert_int_equal(callrole_set_keep_alive(fx->c, 0), 0);
-        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
-        assert_null(callrole_last_error(fx->c));
-        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
-        assert_int_equal(flags, 0);
-        assert_int_equal(atomic_load(&fx->f.n_requests), 2);
-        assert_int_equal(atomic_load(&fx->f.n_conns), 2);
 
-        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
-        assert_int_equal(atomic_load(&fx->f.n_requests), 3);
-        assert_int_equal(atomic_load(&fx->f.n_conns), 3);   /* still one connection per call */
-
-        /* A change, too: refused at the prefix, nothing was done. */
+        /* A change first: refused at the prefix, where nothing is done, so
+         * it is sent again, once. */
         assert_int_equal(callrole_call(fx->c, "user.add", NULL, &rep), 0);
         callrole_reply_free(rep);
-        assert_int_equal(atomic_load(&fx->f.n_requests), 4);
+        assert_null(callrole_last_error(fx->c));
+        assert_int_equal(atomic_load(&fx->f.n_type[CR_MSG_USER_ADD]), 2);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 2);
+        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+        assert_int_equal(flags, 0);   /* the last request the fake saw: the resent one */
+
+        /* Later calls go unflagged at once, still one connection each. */
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+        assert_int_equal(flags, 0);
+        assert_int_equal(atomic_load(&fx->f.n_requests), 3);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 3);
+
+        /* The socket set again may be a newer daemon: flag, be refused,
+         * fall back. */
+        assert_int_equal(callrole_set_socket(fx->c, fx->f.path), 0);
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        assert_null(callrole_last_error(fx->c));
+        assert_int_equal(atomic_load(&fx->f.n_type[CR_MSG_CHECK]), 3);
+        assert_int_equal(atomic_load(&fx->f.n_conns), 5);
 }
 
-/* A refusal that is not about the flag is the answer: a change is not
- * sent twice. */
-static fake_act script_bad_change(struct fake *f, unsigned conn, unsigned req, const struct request *rq,
-                                  struct cr_buf *out) {
-        if (rq->h.type == CR_MSG_USER_ADD) {
-                reply_error(out, rq->h.id, -EBADMSG, "malformed request record");
+/* A refusal that is not about the flag is the answer: nothing is sent
+ * twice, and the next request is flagged as before. */
+static fake_act script_bad_request(struct fake *f, unsigned conn, unsigned req, const struct request *rq,
+                                   struct cr_buf *out) {
+        if (rq->h.type == CR_MSG_USER_ADD || streq_ptr(rq->check.user, "mallory")) {
+                reply_error(out, rq->h.id, -EBADMSG, rq->h.type == CR_MSG_USER_ADD ? "malformed request record"
+                                                                                   : "malformed check request");
                 return ACT_SEND_CLOSE;
         }
         return answer(f, conn, req, rq, out);
@@ -570,15 +581,26 @@ static fake_act script_bad_change(struct fake *f, unsigned conn, unsigned req, c
 
 static void test_keep_alive_refusal_not_resent(void **state) {
         struct fixture *fx = *state;
+        char user[80], perm[80], account[80], as_user[80];
         callrole_reply *rep = NULL;
+        uint32_t flags;
+        size_t n;
 
-        atomic_store(&fx->f.script, script_bad_change);
+        atomic_store(&fx->f.script, script_bad_request);
         assert_int_equal(callrole_set_keep_alive(fx->c, 0), 0);
         assert_int_equal(callrole_call(fx->c, "user.add", NULL, &rep), -EBADMSG);
         assert_null(rep);
         assert_string_equal(callrole_last_error(fx->c), "malformed request record");
-        assert_int_equal(atomic_load(&fx->f.n_requests), 1);
         assert_int_equal(atomic_load(&fx->f.n_type[CR_MSG_USER_ADD]), 1);
+        /* A read too. */
+        assert_int_equal(callrole_check(fx->c, "mallory", "calls.view", NULL, NULL, 0, NULL), -EBADMSG);
+        assert_string_equal(callrole_last_error(fx->c), "malformed check request");
+        assert_int_equal(atomic_load(&fx->f.n_type[CR_MSG_CHECK]), 1);
+        /* And the flag is still sent. */
+        assert_int_equal(callrole_check(fx->c, "alice", "calls.view", NULL, NULL, 0, NULL), 1);
+        last_check_user_perm(&fx->f, user, perm, account, &n, &flags, as_user);
+        assert_int_equal(flags, CR_FLAG_LAST);
+        assert_int_equal(atomic_load(&fx->f.n_requests), 3);
 }
 
 static fake_act script_error(struct fake *f, unsigned conn, unsigned req, const struct request *rq, struct cr_buf *out) {
