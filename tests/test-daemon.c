@@ -2357,6 +2357,73 @@ static int peer_start(TestDaemon *d) {
         return 0;
 }
 
+/* An ordinary uid's connection is not served at accept but through the
+ * event loop; a request flagged LAST closes it there too.  In a child
+ * dropped to uid 65534 on a raw socket: the reply (a decision or a
+ * refusal: either is a reply), then end of file, well before the idle
+ * timeout.  Exit status 0, or the step that failed. */
+static int last_request_as_nobody(const char *socket_path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct timeval tv = { .tv_sec = IO_TIMEOUT_SEC };
+        uint8_t hdr[CR_HEADER_SIZE], byte;
+        struct cr_header h;
+        struct cr_buf b;
+        size_t got = 0;
+        int fd, ok;
+
+        if (setgroups(0, NULL) < 0 || setresgid(NOBODY_UID, NOBODY_UID, NOBODY_UID) < 0 ||
+            setresuid(NOBODY_UID, NOBODY_UID, NOBODY_UID) < 0)
+                return 2;
+        if (strlen(socket_path) >= sizeof sa.sun_path)
+                return 3;
+        memcpy(sa.sun_path, socket_path, strlen(socket_path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+                return 3;
+        cr_buf_init(&b, 4096);
+        cr_frame_begin(&b, CR_MSG_CHECK, 7);
+        cr_put_prefix(&b, CR_FLAG_LAST, "");
+        cr_put_check(&b, "pu-target", "login", "", NULL, NULL, 0);
+        ok = cr_frame_end(&b) == 0 && send(fd, b.data, b.len, MSG_NOSIGNAL) == (ssize_t) b.len;
+        cr_buf_done(&b);
+        if (!ok)
+                return 4;
+        while (got < sizeof hdr) {
+                ssize_t k = recv(fd, hdr + got, sizeof hdr - got, 0);
+                if (k <= 0)
+                        return 5;
+                got += (size_t) k;
+        }
+        if (cr_header_decode(hdr, sizeof hdr, CR_REPLY_MAX, &h) < 0 || h.id != 7 ||
+            (h.type != CR_MSG_DECISION && h.type != CR_MSG_ERROR))
+                return 6;
+        for (got = 0; got < h.length; got++)
+                if (recv(fd, &byte, 1, 0) != 1)
+                        return 7;
+        if (recv(fd, &byte, 1, 0) != 0)
+                return 8;   /* more bytes, or a timeout: not closed */
+        close(fd);
+        return 0;
+}
+
+static void test_peer_last_request(void **state) {
+        int status;
+        pid_t pid;
+
+        NEED_ROOT();
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(last_request_as_nobody(peer_daemon.socket));
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) != 0)
+                fail_msg("as uid %u, a request flagged LAST: failed at step %d", (unsigned) NOBODY_UID,
+                         WEXITSTATUS(status));
+        assert_daemon_alive(&peer_daemon);
+}
+
 static int unmapped_setup(void **state) {
         callrole *c;
         if (peer_start(&peer_daemon) < 0)
@@ -3025,6 +3092,7 @@ int main(void) {
         const struct CMUnitTest unmapped_tests[] = {
                 cmocka_unit_test(test_peer_unmapped),
                 cmocka_unit_test(test_peer_unmapped_reads),
+                cmocka_unit_test(test_peer_last_request),
         };
         const struct CMUnitTest mapped_tests[] = {
                 cmocka_unit_test(test_peer_mapped_add),
