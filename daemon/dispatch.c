@@ -33,7 +33,31 @@ int dispatch_error_reply(struct cr_buf *out, uint32_t id, int error, const char 
         return cr_frame_end(out);
 }
 
-static int reply_records(struct cr_buf *out, uint32_t id, const struct cr_records *l) {
+/* Strings travel as at most CR_STR_MAX bytes (docs/protocol.md).  A value
+ * longer than that, such as a role with thousands of grants described in a
+ * change's effect or in the audit, is cut on a UTF-8 boundary and marked,
+ * in place (the mark is shorter than what it replaces), rather than failing
+ * the whole reply; the database keeps it whole. */
+#define CUT_MARK " ... (cut at the protocol's 4096-byte string limit)"
+
+static void records_cut_long_values(struct cr_records *l) {
+        for (size_t i = 0; i < l->n; i++)
+                for (size_t f = 0; f < l->items[i].n_fields; f++)
+                        for (size_t v = 0; v < l->items[i].fields[f].n_values; v++) {
+                                char *s = l->items[i].fields[f].values[v];
+                                size_t n;
+
+                                if (strnlen(s, CR_STR_MAX + 1) <= CR_STR_MAX)
+                                        continue;
+                                n = CR_STR_MAX - strlen(CUT_MARK);
+                                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                                        n--;
+                                memcpy(s + n, CUT_MARK, strlen(CUT_MARK) + 1);
+                        }
+}
+
+static int reply_records(struct cr_buf *out, uint32_t id, struct cr_records *l) {
+        records_cut_long_values(l);
         cr_frame_begin(out, CR_MSG_RECORDS, id);
         cr_put_records(out, l);
         return cr_frame_end(out);

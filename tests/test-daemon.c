@@ -696,6 +696,68 @@ static void assert_log_names(const char *log, const char *what) {
         free(text);
 }
 
+/* A value longer than the protocol's 4096-byte strings (a role granted 400
+ * permissions describes itself at about 5 KB) is cut and marked in the
+ * reply, in a change's effect and in the audit; the change is made whole,
+ * and the reply says so instead of failing (it used to be refused as E2BIG
+ * after the profile had been loaded). */
+static void test_long_values_cut(void **state) {
+        enum { N = 400 };
+        char dir[] = "/tmp/test-daemon-profiles-XXXXXX", path[256], perm[64];
+        const char *extra[] = { "--profile-dir", dir, NULL };
+        const callrole_record *role_rec = NULL;
+        callrole_reply *rep = NULL;
+        TestDaemon d = {};
+        callrole *c;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/wide.profile", dir);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fprintf(f, "profile wide \"Wide\"\n");
+        for (int i = 0; i < N; i++)
+                fprintf(f, "permission wide.permission%03d \"Permission %d\"\n", i, i);
+        fprintf(f, "role wide-role 10 \"Wide Role\"\n");
+        for (int i = 0; i < N; i++)
+                fprintf(f, "%swide.permission%03d%s", i % 200 == 0 ? "grant " : "", i, i % 200 == 199 ? "\n" : " ");
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(test_daemon_start(&d, extra), 0);
+        c = client_new(&d);
+
+        rep = must_call(c, "profile.load", "name", "wide", NULL);
+        assert_int_equal(callrole_reply_n_records(rep), N + 1);
+        for (size_t i = 0; i < callrole_reply_n_records(rep); i++) {
+                const callrole_record *r = callrole_reply_record(rep, i);
+                for (size_t k = 0; k < callrole_record_n_fields(r); k++)
+                        for (size_t v = 0; v < callrole_record_n_values(r, k); v++)
+                                assert_true(strlen(callrole_record_value(r, k, v)) <= CR_STR_MAX);
+                if (callrole_record_get(r, "action") && strcmp(callrole_record_get(r, "action"), "role.add") == 0)
+                        role_rec = r;
+        }
+        assert_non_null(role_rec);
+        assert_true(strlen(callrole_record_get(role_rec, "after")) > CR_STR_MAX - 100);
+        assert_non_null(strstr(callrole_record_get(role_rec, "after"), "(cut at the protocol's 4096-byte string limit)"));
+        callrole_reply_free(rep);
+
+        /* Made whole: the last grant is there. */
+        MUST(c, "user.add", "name", "wide-user", "role", "wide-role", NULL);
+        snprintf(perm, sizeof perm, "wide.permission%03d", N - 1);
+        assert_int_equal(callrole_check(c, "wide-user", perm, NULL, NULL, 0, NULL), 1);
+
+        /* The audit can be read, with the same cut. */
+        rep = must_call(c, "audit", "limit", "10000", NULL);
+        role_rec = find_rec(rep, "target", "role default/wide-role");
+        assert_non_null(role_rec);
+        assert_true(strlen(callrole_record_get(role_rec, "after")) <= CR_STR_MAX);
+        assert_non_null(strstr(callrole_record_get(role_rec, "after"), "(cut at the protocol's 4096-byte string limit)"));
+        callrole_reply_free(rep);
+
+        callrole_free(c);
+        test_daemon_cleanup(&d);
+        test_rm_rf(dir);
+}
+
 /* A database moved away or replaced (a backup restored with mv) while the
  * daemon has it open: changes would go to a file nobody will see again, so
  * they are refused, with the reason, and checks go on being answered. */
@@ -3052,6 +3114,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_replaced_database, own_daemon_setup, own_daemon_teardown),
                 cmocka_unit_test_setup_teardown(test_database_in_missing_folder, own_daemon_setup, own_daemon_teardown),
                 cmocka_unit_test_setup_teardown(test_database_in_unwritable_folder, own_daemon_setup, own_daemon_teardown),
+                cmocka_unit_test(test_long_values_cut),
         };
         const struct CMUnitTest wire_tests[] = {
                 cmocka_unit_test(test_wire_valid_frames),
