@@ -477,6 +477,28 @@ bad:
         return -EBADMSG;
 }
 
+/* The prefix's flags are the payload's first four bytes, big-endian, in
+ * every request (include/callrole-wire.h). */
+static bool request_flagged_last(const struct cr_buf *b) {
+        return b->len >= CR_HEADER_SIZE + 4 && (b->data[CR_HEADER_SIZE + 3] & CR_FLAG_LAST);
+}
+
+/* A daemon from before CR_FLAG_LAST refuses the flag in an ERROR reply,
+ * "malformed request prefix (flags, as-user)", and closes the connection,
+ * having done nothing; that happens while the library is upgraded before
+ * the daemon is restarted, and must not fail a login.  So a request
+ * flagged LAST and refused so is sent once more without the flag, within
+ * the same deadline if any of it is left, and requests to that socket are
+ * not flagged again.  The refusal is recognised by its words, for reads as
+ * for changes: any other EBADMSG is an answer, and a change must never be
+ * sent twice. */
+#define PREFIX_REFUSAL "malformed request prefix"
+
+static bool last_flag_refused(const callrole *c, const struct cr_buf *b, int k) {
+        return k == -EBADMSG && request_flagged_last(b) && c->last_error &&
+               strncmp(c->last_error, PREFIX_REFUSAL, strlen(PREFIX_REFUSAL)) == 0;
+}
+
 /*
  * Send the request frame in b and read its reply of type expect (or ERROR).
  *
@@ -497,49 +519,9 @@ bad:
  * change may have been applied.  A timeout is never retried (the daemon is
  * alive but slow; a second try would only double the wait), and neither is
  * a reply that arrived in part.  The retry shares the call's one deadline.
+ * exchange() below adds the one other resend, of a request flagged LAST to
+ * a daemon that does not know the flag (last_flag_refused()).
  */
-static int exchange_until(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, usec_t deadline,
-                          struct reply *ret);
-
-/* The prefix's flags are the payload's first four bytes, big-endian, in
- * every request (include/callrole-wire.h). */
-static bool request_flagged_last(const struct cr_buf *b) {
-        return b->len >= CR_HEADER_SIZE + 4 && (b->data[CR_HEADER_SIZE + 3] & CR_FLAG_LAST);
-}
-
-/* A daemon from before CR_FLAG_LAST (callroled 0.1.0 before LIBCALLROLE_2)
- * refuses the flag in an ERROR reply, "malformed request prefix (flags,
- * as-user)", and closes the connection, having done nothing; that happens
- * while the library is upgraded before the daemon is restarted, and must
- * not fail a login.  So a request flagged LAST and refused so is sent once
- * more without the flag, within the same deadline if any of it is left,
- * and requests to that socket are not flagged again.  The refusal is
- * recognised by its words, for reads as for changes: any other EBADMSG is
- * an answer, and a change must never be sent twice. */
-#define PREFIX_REFUSAL "malformed request prefix"
-
-static bool last_flag_refused(const callrole *c, const struct cr_buf *b, int k) {
-        return k == -EBADMSG && request_flagged_last(b) && c->last_error &&
-               strncmp(c->last_error, PREFIX_REFUSAL, strlen(PREFIX_REFUSAL)) == 0;
-}
-
-static int exchange(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, struct reply *ret) {
-        usec_t deadline = deadline_after(c->timeout);
-        int k, ms;
-
-        k = exchange_until(c, b, type, expect, deadline, ret);
-        /* No time left: the refusal stands, rather than a resend that could
-         * only time out (and leave a change's fate unknown). */
-        if (last_flag_refused(c, b, k) && remaining_msec(deadline, &ms) >= 0) {
-                c->last_unsupported = true;
-                b->data[CR_HEADER_SIZE + 3] &= (uint8_t) ~CR_FLAG_LAST;
-                connection_close(c);
-                clear_error(c);
-                k = exchange_until(c, b, type, expect, deadline, ret);
-        }
-        return k;
-}
-
 static int exchange_until(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, usec_t deadline,
                           struct reply *ret) {
         struct reply rep = {};
@@ -612,6 +594,25 @@ static int exchange_until(callrole *c, struct cr_buf *b, uint8_t type, uint8_t e
         }
         *ret = rep;
         return 0;
+}
+
+/* exchange_until() within the handle's timeout, sending once more without
+ * CR_FLAG_LAST to a daemon that refused it. */
+static int exchange(callrole *c, struct cr_buf *b, uint8_t type, uint8_t expect, struct reply *ret) {
+        usec_t deadline = deadline_after(c->timeout);
+        int k, ms;
+
+        k = exchange_until(c, b, type, expect, deadline, ret);
+        /* No time left: the refusal stands, rather than a resend that could
+         * only time out (and leave a change's fate unknown). */
+        if (last_flag_refused(c, b, k) && remaining_msec(deadline, &ms) >= 0) {
+                c->last_unsupported = true;
+                b->data[CR_HEADER_SIZE + 3] &= (uint8_t) ~CR_FLAG_LAST;
+                connection_close(c);
+                clear_error(c);
+                k = exchange_until(c, b, type, expect, deadline, ret);
+        }
+        return k;
 }
 
 /* A reply frame that was whole but whose payload does not decode: the
