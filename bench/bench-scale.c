@@ -10,7 +10,10 @@
  *   - check latency p50/p99 over one connection, random users and
  *     permissions with their resource attributes, with the client and the
  *     daemon pinned to one CPU (bench-latency.c says why placement must be
- *     the same for figures to compare).
+ *     the same for figures to compare);
+ *   - how long a structural change (role.add) takes to be answered, against
+ *     a user change (user.set): the daemon rebuilds its compiled policy for
+ *     the first and serves nobody meanwhile (reported, not judged).
  * The baseline of each latency is the same check at the smallest size,
  * measured in the same run: the target is that the ratio stays ≤ 1.3.
  *
@@ -39,7 +42,50 @@ typedef struct SizeResult {
         double start_s, rss_mb, hwm_mb;
         BenchStats check;
         unsigned allowed, n;
+        double structural_ms, user_change_ms;   /* medians of CHANGES calls */
 } SizeResult;
+
+enum { CHANGES = 3 };
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* How long a change keeps its client waiting, and with it every check
+ * behind it on the daemon's one thread: a structural one (role.add, which
+ * rebuilds the compiled policy) against a user change (user.set, patched
+ * in).  Medians of CHANGES calls, in ms.  Reported, not judged. */
+static int measure_changes(callrole *c, SizeResult *ret) {
+        double structural[CHANGES], user[CHANGES];
+        char name[16];
+        int r;
+
+        gen_user_name(1, name);
+        for (int i = 0; i < CHANGES; i++) {
+                char role[32], display[32];
+                double t;
+
+                snprintf(role, sizeof role, "bench-new-%d", i);
+                t = bench_now_us();
+                r = test_daemon_call(c, "role.add", "role", role, "account", "agency", "rank", "10", "grants", "login",
+                                     NULL);
+                structural[i] = (bench_now_us() - t) / 1e3;
+                if (r < 0)
+                        return r;
+                snprintf(display, sizeof display, "Bench %d", i);
+                t = bench_now_us();
+                r = test_daemon_call(c, "user.set", "name", name, "display-name", display, NULL);
+                user[i] = (bench_now_us() - t) / 1e3;
+                if (r < 0)
+                        return r;
+        }
+        qsort(structural, CHANGES, sizeof(double), cmp_double);
+        qsort(user, CHANGES, sizeof(double), cmp_double);
+        ret->structural_ms = structural[CHANGES / 2];
+        ret->user_change_ms = user[CHANGES / 2];
+        return 0;
+}
 
 static int measure_size(unsigned users, size_t n_checks, SizeResult *ret) {
         GenShape shape = { .users = users, .accounts = 1000 };
@@ -126,7 +172,10 @@ static int measure_size(unsigned users, size_t n_checks, SizeResult *ret) {
         ret->n = (unsigned) n_checks;
         ret->check = bench_stats(lat, n_checks, 0);
         free(lat);
-        r = 0;
+        r = measure_changes(c, ret);
+        if (r < 0)
+                fprintf(stderr, "bench-scale: a change failed: %s (%s)\n", callrole_strerror(r),
+                        callrole_last_error(c) ? callrole_last_error(c) : "");
 out:
         callrole_free(c);
         test_daemon_cleanup(&d);
@@ -172,6 +221,10 @@ int main(void) {
                        what, res[i].check.p50, res[i].check.p99, res[0].check.p50, res[0].check.p99,
                        i == 0 ? "itself" : "smallest size", res[i].check.p50 / res[0].check.p50,
                        res[i].check.p99 / res[0].check.p99, i ? "p50 ≤ 1.3" : "—");
+                printf("| 5 scale | structural change (role.add) answered, %s users, median of %d | %.1f ms | %.1f ms "
+                       "(user.set) | %.0f | — |\n",
+                       what, CHANGES, res[i].structural_ms, res[i].user_change_ms,
+                       res[i].structural_ms / res[i].user_change_ms);
         }
         for (size_t i = 0; i < n_sizes; i++) {
                 char what[64];
