@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,23 +38,6 @@
 
 #define POOL 4096u
 #define BLOCK 200u
-
-static int read_exact(int fd, void *p, size_t n) {
-        uint8_t *q = p;
-
-        while (n > 0) {
-                ssize_t k = read(fd, q, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ECONNRESET;
-                q += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
 
 /* The echo server: one connection at a time, a frame in, reply bytes out. */
 static _Noreturn void echo_serve(int listen_fd) {
@@ -92,21 +74,11 @@ static _Noreturn void echo_serve(int listen_fd) {
 }
 
 static int echo_start(const char *path, pid_t *ret_pid) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
+        int fd = work_listen(path);
         pid_t pid;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path));
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-                int e = -errno;
-                close(fd);
-                return e;
-        }
+                return fd;
         fflush(stdout);
         fflush(stderr);
         pid = fork();
@@ -158,7 +130,7 @@ static void pool_build(Pool *p, const TestDaemon *d, const GenShape *shape) {
                 p->len[i] = p->frames.len - p->off[i];
                 r = work_write_all(fd, p->frames.data + p->off[i], p->len[i]);
                 if (r >= 0)
-                        r = read_exact(fd, h, sizeof(h));
+                        r = work_read_exact(fd, h, sizeof(h));
                 if (r >= 0)
                         r = cr_header_decode(h, sizeof(h), CR_REPLY_MAX, &hdr);
                 if (r >= 0 && hdr.type != CR_MSG_DECISION)
@@ -166,7 +138,7 @@ static void pool_build(Pool *p, const TestDaemon *d, const GenShape *shape) {
                 if (r >= 0 && !(payload = malloc(hdr.length + 1)))
                         r = -ENOMEM;
                 if (r >= 0)
-                        r = read_exact(fd, payload, hdr.length);
+                        r = work_read_exact(fd, payload, hdr.length);
                 if (r < 0)
                         work_die("sizing the replies: %s", strerror(-r));
                 p->reply_len[i] = CR_HEADER_SIZE + hdr.length;
@@ -195,7 +167,7 @@ static void measure(const Pool *p, int echo_fd, callrole *c, size_t n, size_t wa
                         double t = bench_now_us();
                         r = work_write_all(echo_fd, p->frames.data + p->off[i], p->len[i]);
                         if (r >= 0)
-                                r = read_exact(echo_fd, buf, p->reply_len[i]);
+                                r = work_read_exact(echo_fd, buf, p->reply_len[i]);
                         t = bench_now_us() - t;
                         if (r < 0)
                                 work_die("echo round trip: %s", strerror(-r));

@@ -68,14 +68,14 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
 
+#include "bench-util.h"
+#include "workload.h"
 #include "callrole-wire.h"
 #include "callrole.h"
 #include "helper-daemon.h"
@@ -85,28 +85,6 @@ enum { STACK_CALLROLE, STACK_SUCCEEDIF, STACK_PERMIT, _STACK_MAX };
 
 static const char *const stack_service[_STACK_MAX] = { "callrole", "succeedif", "permit" };
 static const char *const stack_label[_STACK_MAX] = { "pam_callrole", "pam_succeed_if", "pam_permit" };
-
-static double now_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return x < y ? -1 : x > y;
-}
-
-typedef struct Stats {
-        double p50, p99;
-} Stats;
-
-static Stats summarize(double *v, size_t n) {
-        qsort(v, n, sizeof(double), cmp_double);
-        return (Stats) { v[n / 2], v[n * 99 / 100] };
-}
 
 /* The daemon to stop and whose folder to remove if we die. */
 static TestDaemon *running;
@@ -151,18 +129,6 @@ static void pin(void) {
 
 /* ---- the baseline ------------------------------------------------------ */
 
-static int read_exactly(int fd, void *buf, size_t n) {
-        for (size_t got = 0; got < n;) {
-                ssize_t k = read(fd, (char *) buf + got, n - got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -1;
-                got += (size_t) k;
-        }
-        return 0;
-}
-
 static _Noreturn void echo_server(int listen_fd, size_t frame) {
         char buf[4096], sink[64];
 
@@ -173,7 +139,7 @@ static _Noreturn void echo_server(int listen_fd, size_t frame) {
                                 continue;
                         _exit(1);
                 }
-                if (read_exactly(fd, buf, frame) == 0 && write(fd, buf, frame) == (ssize_t) frame)
+                if (work_read_exact(fd, buf, frame) == 0 && write(fd, buf, frame) == (ssize_t) frame)
                         /* Like the daemon, close only once the client has. */
                         while (read(fd, sink, sizeof sink) > 0)
                                 ;
@@ -182,16 +148,11 @@ static _Noreturn void echo_server(int listen_fd, size_t frame) {
 }
 
 static pid_t echo_start(const char *path, size_t frame) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = work_listen(path);
         pid_t pid;
-        int fd;
 
-        if (strlen(path) >= sizeof sa.sun_path)
-                die("echo socket path too long: %s", path);
-        memcpy(sa.sun_path, path, strlen(path));
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, SOMAXCONN) < 0)
-                die("echo socket %s: %m", path);
+        if (fd < 0)
+                die("echo socket %s: %s", path, strerror(-fd));
         pid = fork();
         if (pid < 0)
                 die("fork: %m");
@@ -205,22 +166,18 @@ static pid_t echo_start(const char *path, size_t frame) {
 }
 
 static double echo_once(const char *path, const uint8_t *frame, size_t size) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         uint8_t buf[4096];
         double t0;
         int fd;
 
-        if (strlen(path) >= sizeof sa.sun_path)
-                die("echo socket path too long: %s", path);
-        memcpy(sa.sun_path, path, strlen(path));
-        t0 = now_us();
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                die("echo connect: %m");
-        if (write(fd, frame, size) != (ssize_t) size || read_exactly(fd, buf, size) < 0)
+        t0 = bench_now_us();
+        fd = work_connect(path);
+        if (fd < 0)
+                die("echo connect: %s", strerror(-fd));
+        if (write(fd, frame, size) != (ssize_t) size || work_read_exact(fd, buf, size) < 0)
                 die("echo round trip failed");
         close(fd);
-        return now_us() - t0;
+        return bench_now_us() - t0;
 }
 
 /* The bytes libcallrole sends for callrole_check(user, "login"): the same
@@ -247,7 +204,7 @@ static size_t check_frame(const char *user, uint8_t *out, size_t size) {
 static double library_once(const char *socket_path, const char *user) {
         callrole_decision *dec = NULL;
         callrole *c = NULL;
-        double t0 = now_us();
+        double t0 = bench_now_us();
         int r;
 
         r = callrole_new(&c);
@@ -262,7 +219,7 @@ static double library_once(const char *socket_path, const char *user) {
                     r < 0 ? callrole_strerror(r) : "denied");
         callrole_decision_free(dec);
         callrole_free(c);
-        return now_us() - t0;
+        return bench_now_us() - t0;
 }
 
 /* ---- PAM --------------------------------------------------------------- */
@@ -296,17 +253,17 @@ static void transaction(const char *confdir, const char *service, const char *us
         double t0, t1, t2, t3;
         int r;
 
-        t0 = now_us();
+        t0 = bench_now_us();
         r = pam_start_confdir(service, user, &conv, confdir, &h);
         if (r != PAM_SUCCESS)
                 die("pam_start_confdir(%s): %s", service, pam_strerror(NULL, r));
-        t1 = now_us();
+        t1 = bench_now_us();
         r = pam_acct_mgmt(h, 0);
-        t2 = now_us();
+        t2 = bench_now_us();
         if (r != PAM_SUCCESS)
                 die("pam_acct_mgmt(%s) for %s: %s", service, user, pam_strerror(h, r));
         pam_end(h, r);
-        t3 = now_us();
+        t3 = bench_now_us();
         *whole = t3 - t0;
         *acct = t2 - t1;
 }
@@ -314,12 +271,12 @@ static void transaction(const char *confdir, const char *service, const char *us
 /* One line as pam_callrole logs an allowed login, through the same syslog(3)
  * that pam_syslog() ends in. */
 static double syslog_once(const char *user) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
 
         syslog(LOG_AUTHPRIV | LOG_INFO,
                "pam_callrole(callrole:account): allow user=%s service=callrole permission=login account=default "
                "role=call-agent reason=none", user);
-        return now_us() - t0;
+        return bench_now_us() - t0;
 }
 
 /* ---- setup ------------------------------------------------------------- */
@@ -346,7 +303,7 @@ static void row(const char *figure, double measured, const char *baseline_label,
 }
 
 int main(int argc, char **argv) {
-        const bool quick = getenv("BENCH_QUICK") && *getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "0");
+        const bool quick = bench_quick();
         size_t iters = quick ? 1000 : 6000, warmup = quick ? 100 : 300;
         const char *user = getenv("BENCH_PAM_USER");
         char module[PATH_MAX], confdir[PATH_MAX + 16], echo_path[PATH_MAX + 16], group[256], label[64];
@@ -354,7 +311,7 @@ int main(int argc, char **argv) {
          * echo baseline, the syslog line and the library alone. */
         enum { SERIES_ECHO = 2 * _STACK_MAX, SERIES_SYSLOG, SERIES_LIBRARY, _SERIES_MAX };
         double *v[_SERIES_MAX];
-        Stats st[_SERIES_MAX], b;
+        BenchStats st[_SERIES_MAX], b;
         uint8_t frame[4096];
         size_t frame_len;
         struct passwd *pw;
@@ -453,7 +410,7 @@ int main(int argc, char **argv) {
                 }
         }
         for (int i = 0; i < _SERIES_MAX; i++)
-                st[i] = summarize(v[i], iters);
+                st[i] = bench_stats(v[i], iters, 0);
         b = st[SERIES_ECHO];
 
 #define WHOLE(s) st[2 * (s)]

@@ -54,11 +54,6 @@ typedef struct SizeResult {
 
 enum { CHANGES = 3 };
 
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return x < y ? -1 : x > y;
-}
-
 /* How long a change keeps its client waiting, and with it every check
  * behind it on the daemon's one thread: a structural one (role.add, which
  * rebuilds the compiled policy) against a user change (user.set, patched
@@ -87,10 +82,8 @@ static int measure_changes(callrole *c, SizeResult *ret) {
                 if (r < 0)
                         return r;
         }
-        qsort(structural, CHANGES, sizeof(double), cmp_double);
-        qsort(user, CHANGES, sizeof(double), cmp_double);
-        ret->structural_ms = structural[CHANGES / 2];
-        ret->user_change_ms = user[CHANGES / 2];
+        ret->structural_ms = bench_stats(structural, CHANGES, 0).p50;
+        ret->user_change_ms = bench_stats(user, CHANGES, 0).p50;
         return 0;
 }
 

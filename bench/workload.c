@@ -195,6 +195,24 @@ int work_connect(const char *path) {
         return fd;
 }
 
+int work_listen(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, strlen(path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+                int e = -errno;
+                close(fd);
+                return e;
+        }
+        return fd;
+}
+
 int work_cpus(int *cpus, int max) {
         cpu_set_t set;
         int n = 0;
@@ -317,6 +335,23 @@ int work_write_all(int fd, const void *p, size_t n) {
                         continue;
                 if (k < 0)
                         return -errno;
+                q += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int work_read_exact(int fd, void *p, size_t n) {
+        uint8_t *q = p;
+
+        while (n > 0) {
+                ssize_t k = read(fd, q, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return -ECONNRESET;
                 q += k;
                 n -= (size_t) k;
         }

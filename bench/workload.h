@@ -54,6 +54,8 @@ int work_copy_file(const char *from, const char *to);
 int work_handle(const TestDaemon *d, callrole **ret);
 /* A connected raw socket. */
 int work_connect(const char *path);
+/* A listening socket bound at path (for the baselines' echo servers). */
+int work_listen(const char *path);
 
 /* Reads whatever arrived on fd into r and counts the whole reply frames in
  * it; *ret_frames and *ret_checks are incremented (a DECISION counts one
@@ -66,6 +68,8 @@ typedef struct WorkReader {
 int work_read_replies(int fd, WorkReader *r, size_t *ret_frames, uint64_t *ret_checks);
 void work_reader_done(WorkReader *r);
 int work_write_all(int fd, const void *p, size_t n);
+/* Exactly n bytes: 0, -ECONNRESET at EOF, or -errno. */
+int work_read_exact(int fd, void *p, size_t n);
 
 /*
  * Client processes: work_clients_run() forks n children, each of which
