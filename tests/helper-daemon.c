@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -42,6 +43,33 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 void test_rm_rf(const char *path) {
         if (path && *path)
                 (void) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int test_tmpfs_mount(const char *size, char *dir, size_t n) {
+        char opts[64], tmpl[] = "/tmp/callrole-tmpfs.XXXXXX";
+
+        if (geteuid() != 0)
+                return -EPERM;
+        if (strlen(tmpl) >= n)
+                return -ENAMETOOLONG;
+        if (!mkdtemp(tmpl))
+                return -errno;
+        snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
+        if (mount("tmpfs", tmpl, "tmpfs", 0, opts) < 0) {
+                int e = -errno;
+                rmdir(tmpl);
+                return e;
+        }
+        memcpy(dir, tmpl, sizeof(tmpl));
+        return 0;
+}
+
+void test_tmpfs_unmount(char *dir) {
+        if (!dir[0])
+                return;
+        (void) umount2(dir, MNT_DETACH);
+        (void) rmdir(dir);
+        dir[0] = 0;
 }
 
 static bool socket_answers(const char *path) {

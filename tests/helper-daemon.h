@@ -51,3 +51,9 @@ const char *test_build_dir(void);
 const char *test_source_dir(void);
 /* Removes a folder tree (test scratch only). */
 void test_rm_rf(const char *path);
+/* Mounts a tmpfs of size ("1m") on a new folder under /tmp, whose path
+ * goes to dir (n bytes); 0, or -errno where that cannot be (not root), so
+ * the caller can skip.  A small disk of its own for disk-full tests. */
+int test_tmpfs_mount(const char *size, char *dir, size_t n);
+/* Unmounts and removes it and empties dir; nothing when dir is "". */
+void test_tmpfs_unmount(char *dir);

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -124,11 +123,7 @@ static int teardown(void **state) {
         if (d.dir[0])
                 test_daemon_cleanup(&d);
         memset(&d, 0, sizeof(d));
-        if (mnt[0]) {
-                (void) umount2(mnt, MNT_DETACH);
-                rmdir(mnt);
-                mnt[0] = 0;
-        }
+        test_tmpfs_unmount(mnt);
         return 0;
 }
 
@@ -190,16 +185,9 @@ static char db_arg[320];
 
 static bool small_start(const char *size) {
         const char *extra[] = { "--db", db_arg, NULL };
-        char opts[64], tmpl[] = "/tmp/callrole-tmpfs.XXXXXX";
 
-        if (geteuid() != 0 || !mkdtemp(tmpl))
+        if (test_tmpfs_mount(size, mnt, sizeof(mnt)) < 0)
                 return false;
-        snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
-        if (mount("tmpfs", tmpl, "tmpfs", 0, opts) < 0) {
-                rmdir(tmpl);
-                return false;
-        }
-        snprintf(mnt, sizeof(mnt), "%s", tmpl);
         snprintf(db_arg, sizeof(db_arg), "%s/roles.db", mnt);
         assert_int_equal(test_daemon_start(&d, extra), 0);
         add_role(&d);

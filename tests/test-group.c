@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -42,11 +41,7 @@ static int teardown(void **state) {
         if (d.dir[0])
                 test_daemon_cleanup(&d);
         memset(&d, 0, sizeof(d));
-        if (mnt[0]) {
-                (void) umount2(mnt, MNT_DETACH);
-                rmdir(mnt);
-                mnt[0] = 0;
-        }
+        test_tmpfs_unmount(mnt);
         return 0;
 }
 
@@ -218,17 +213,11 @@ static int read_reply_error(int fd, char *msg, size_t msg_size) {
 /* Starts a daemon whose database is on a small tmpfs of its own, with
  * role rf-role and users; false where that cannot be (not root). */
 static bool full_disk_start(const char *const *users) {
-        char tmpl[] = "/tmp/callrole-tmpfs.XXXXXX";
         static char db[400];
         const char *extra[] = { "--db", db, NULL };
 
-        if (geteuid() != 0 || !mkdtemp(tmpl))
+        if (test_tmpfs_mount("1m", mnt, sizeof(mnt)) < 0)
                 return false;
-        if (mount("tmpfs", tmpl, "tmpfs", 0, "size=1m,mode=0755") < 0) {
-                rmdir(tmpl);
-                return false;
-        }
-        snprintf(mnt, sizeof(mnt), "%s", tmpl);
         snprintf(db, sizeof(db), "%s/roles.db", mnt);
         assert_int_equal(test_daemon_start(&d, extra), 0);
         add_role("rf-role");
