@@ -177,17 +177,23 @@ int work_handle(const TestDaemon *d, callrole **ret) {
         return 0;
 }
 
-int work_connect(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+/* A stream socket and the address of path; -errno. */
+static int socket_for(const char *path, struct sockaddr_un *sa) {
         int fd;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
+        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(sa->sun_path))
                 return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path));
+        memcpy(sa->sun_path, path, strlen(path));
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+        return fd < 0 ? -errno : fd;
+}
+
+int work_connect(const char *path) {
+        struct sockaddr_un sa;
+        int fd = socket_for(path, &sa);
+
+        if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int e = -errno;
                 close(fd);
                 return e;
@@ -196,16 +202,10 @@ int work_connect(const char *path) {
 }
 
 int work_listen(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
+        struct sockaddr_un sa;
+        int fd = socket_for(path, &sa);
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(sa.sun_path, path, strlen(path));
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+        if (fd >= 0 && (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0)) {
                 int e = -errno;
                 close(fd);
                 return e;
